@@ -1,0 +1,7 @@
+DROP TABLE idempotency_keys;
+DROP TABLE ticket_counters;
+DROP TABLE ticket_events;
+DROP TABLE ticket_departments;
+DROP TABLE tickets;
+DROP TABLE users;
+DROP TABLE departments;

@@ -1,0 +1,199 @@
+//! A ticket (诉求工单) and the closed vocabularies it is described with, named as in the glossary.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+name_enum!(
+    /// Where a ticket is in the closed loop.
+    State {
+        Accepted = "accepted",
+        Dispatched = "dispatched",
+        Handling = "handling",
+        Supervised = "supervised",
+        Coordinating = "coordinating",
+        Replied = "replied",
+        Feedback = "feedback",
+        Archived = "archived",
+    }
+);
+
+name_enum!(
+    /// How an archived ticket ended.
+    Outcome {
+        Resolved = "resolved",
+        Rejected = "rejected",
+        Withdrawn = "withdrawn",
+        Merged = "merged",
+    }
+);
+
+name_enum!(
+    Channel {
+        Hotline = "hotline",
+        Web = "web",
+        Wechat = "wechat",
+        Letter = "letter",
+        Visit = "visit",
+    }
+);
+
+name_enum!(
+    Category {
+        Consultation = "consultation",
+        Help = "help",
+        Complaint = "complaint",
+        Report = "report",
+        Suggestion = "suggestion",
+    }
+);
+
+name_enum!(
+    Urgency {
+        Normal = "normal",
+        Urgent = "urgent",
+    }
+);
+
+name_enum!(
+    Satisfaction {
+        Satisfied = "satisfied",
+        BasicallySatisfied = "basically_satisfied",
+        Dissatisfied = "dissatisfied",
+    }
+);
+
+name_enum!(
+    Role {
+        Operator = "operator",
+        Department = "department",
+        Supervisor = "supervisor",
+        Admin = "admin",
+    }
+);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TicketId(pub Uuid);
+
+impl TicketId {
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+}
+
+impl Default for TicketId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for TicketId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for TicketId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(Self)
+    }
+}
+
+/// Who acts: a signed-in person, or closedloop itself (deadlines, escalation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    User {
+        username: String,
+        role: Role,
+        department: Option<String>,
+    },
+    System,
+}
+
+impl Actor {
+    pub fn user(username: &str, role: Role, department: Option<&str>) -> Self {
+        Actor::User {
+            username: username.to_string(),
+            role,
+            department: department.map(str::to_string),
+        }
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Actor::User { role, .. } => Some(*role),
+            Actor::System => None,
+        }
+    }
+
+    pub fn department(&self) -> Option<&str> {
+        match self {
+            Actor::User { department, .. } => department.as_deref(),
+            Actor::System => None,
+        }
+    }
+
+    pub fn username(&self) -> Option<&str> {
+        match self {
+            Actor::User { username, .. } => Some(username),
+            Actor::System => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enterprise {
+    pub name: String,
+    pub credit_code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub name: String,
+    pub phone: String,
+}
+
+/// A department's request for more working days (延期申请), pending until a supervisor decides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionRequest {
+    pub working_days: u32,
+    pub reason: String,
+    pub requested_by: String,
+    pub requested_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub number: String,
+    pub state: State,
+    pub outcome: Option<Outcome>,
+    pub channel: Channel,
+    pub category: Category,
+    pub urgency: Urgency,
+    pub enterprise: Enterprise,
+    pub contact: Contact,
+    pub subject: String,
+    pub description: String,
+    pub lead_department: Option<String>,
+    pub co_departments: Vec<String>,
+    pub pending_extension: Option<ExtensionRequest>,
+    pub merged_into: Option<TicketId>,
+    pub reopen_count: i32,
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Ticket {
+    /// Whether `department` may see this ticket now: as lead (主办) or co-handler (协办).
+    pub fn involves(&self, department: &str) -> bool {
+        self.lead_department.as_deref() == Some(department)
+            || self.co_departments.iter().any(|d| d == department)
+    }
+}

@@ -1,0 +1,4 @@
+//! closedloop: the closed loop of enterprise complaints for a district's 12345 hotline.
+//! 受理 → 分办 → 督办 → 协调 → 答复 → 反馈 → 归档, on SQLite or PostgreSQL, behind a JWT-secured API.
+
+pub mod domain;

@@ -1,0 +1,108 @@
+// One portable schema for both backends: TEXT ids, UTC `Timestamp`s, no backend-only types.
+// Kept in step with migrations/{sqlite,postgres} by the schema test in tests/migrations.rs.
+
+diesel::table! {
+    departments (code) {
+        code -> Text,
+        name -> Text,
+        email -> Text,
+        head_email -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        password_hash -> Nullable<Text>,
+        role -> Text,
+        department_code -> Nullable<Text>,
+        email -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> Text,
+        number -> Text,
+        state -> Text,
+        outcome -> Nullable<Text>,
+        channel -> Text,
+        category -> Text,
+        urgency -> Text,
+        enterprise_name -> Text,
+        credit_code -> Text,
+        contact_name -> Text,
+        contact_phone -> Text,
+        subject -> Text,
+        description -> Text,
+        lead_department -> Nullable<Text>,
+        pending_extension -> Nullable<Text>,
+        merged_into -> Nullable<Text>,
+        reopen_count -> Integer,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_departments (ticket_id, department_code) {
+        ticket_id -> Text,
+        department_code -> Text,
+    }
+}
+
+diesel::table! {
+    ticket_events (id) {
+        id -> Text,
+        ticket_id -> Text,
+        seq -> BigInt,
+        action -> Text,
+        actor_kind -> Text,
+        actor_username -> Nullable<Text>,
+        actor_role -> Nullable<Text>,
+        actor_department -> Nullable<Text>,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        level -> Nullable<Integer>,
+        payload -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_counters (year) {
+        year -> Integer,
+        last_value -> BigInt,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (username, key) {
+        username -> Text,
+        key -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        ticket_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(ticket_events -> tickets (ticket_id));
+diesel::joinable!(ticket_departments -> tickets (ticket_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    departments,
+    users,
+    tickets,
+    ticket_departments,
+    ticket_events,
+    ticket_counters,
+    idempotency_keys,
+);
