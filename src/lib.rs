@@ -2,3 +2,6 @@
 //! 受理 → 分办 → 督办 → 协调 → 答复 → 反馈 → 归档, on SQLite or PostgreSQL, behind a JWT-secured API.
 
 pub mod domain;
+pub mod auth;
+pub mod config;
+pub mod store;

@@ -1,0 +1,177 @@
+//! Who is asking: argon2 password hashes and HS256 JSON Web Tokens with the algorithm pinned and
+//! `exp` required. A token names its user, role and department; it is checked, not looked up.
+
+use crate::domain::ticket::{Actor, Role};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::Argon2;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("the token is missing")]
+    Missing,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid")]
+    Invalid,
+}
+
+/// Issues and checks tokens with one secret.
+#[derive(Clone)]
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl_seconds: i64,
+}
+
+impl Tokens {
+    pub fn new(secret: &str, ttl: chrono::Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+            ttl_seconds: ttl.num_seconds(),
+        }
+    }
+
+    pub fn ttl_seconds(&self) -> i64 {
+        self.ttl_seconds
+    }
+
+    /// A token for `claims.sub`, valid for `ttl` (the configured one when `None`) from `now`.
+    pub fn issue(
+        &self,
+        username: &str,
+        role: Role,
+        department: Option<&str>,
+        now: i64,
+        ttl: Option<i64>,
+    ) -> String {
+        let claims = Claims {
+            sub: username.to_string(),
+            role,
+            department: department.map(str::to_string),
+            iat: now,
+            exp: now + ttl.unwrap_or(self.ttl_seconds),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail")
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Actor, AuthError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+                _ => AuthError::Invalid,
+            }
+        })?;
+        let claims = data.claims;
+        // A department user without a department could see nothing and act on nothing: refuse it.
+        if claims.role == Role::Department && claims.department.is_none() {
+            return Err(AuthError::Invalid);
+        }
+        Ok(Actor::User {
+            username: claims.sub,
+            role: claims.role,
+            department: claims.department,
+        })
+    }
+}
+
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with default parameters cannot fail")
+        .to_string()
+}
+
+/// Checks a password against a stored hash. With no hash (an unknown user, or one without a
+/// password) it checks against a fixed hash anyway, so the answer takes the same time.
+pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    let decoy = DECOY.get_or_init(|| hash_password("closedloop-decoy-password"));
+    let (hash, real) = match stored {
+        Some(h) => (h, true),
+        None => (decoy.as_str(), false),
+    };
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && real
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn tokens() -> Tokens {
+        Tokens::new("a-test-secret-of-some-length", chrono::Duration::hours(8))
+    }
+
+    fn now() -> i64 {
+        chrono::Utc::now().timestamp()
+    }
+
+    #[test]
+    fn a_token_round_trips() {
+        let t = tokens().issue("sj1", Role::Department, Some("shijian"), now(), None);
+        assert_eq!(tokens().verify(&t), Ok(Actor::user("sj1", Role::Department, Some("shijian"))));
+    }
+
+    #[test]
+    fn expired_forged_and_unsigned_tokens_are_refused() {
+        let expired = tokens().issue("op1", Role::Operator, None, now() - 100, Some(10));
+        assert_eq!(tokens().verify(&expired), Err(AuthError::Expired));
+
+        let other = Tokens::new("another-secret-entirely", chrono::Duration::hours(1));
+        let forged = other.issue("op1", Role::Admin, None, now(), None);
+        assert_eq!(tokens().verify(&forged), Err(AuthError::Invalid));
+
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let body = URL_SAFE_NO_PAD.encode(format!(r#"{{"sub":"op1","role":"admin","exp":{}}}"#, now() + 600));
+        assert_eq!(tokens().verify(&format!("{header}.{body}.")), Err(AuthError::Invalid));
+
+        let no_exp = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({"sub": "op1", "role": "operator"}),
+            &EncodingKey::from_secret(b"a-test-secret-of-some-length"),
+        )
+        .unwrap();
+        assert_eq!(tokens().verify(&no_exp), Err(AuthError::Invalid));
+        assert_eq!(tokens().verify("garbage"), Err(AuthError::Invalid));
+    }
+
+    #[test]
+    fn a_department_token_needs_its_department() {
+        let t = tokens().issue("x", Role::Department, None, now(), None);
+        assert_eq!(tokens().verify(&t), Err(AuthError::Invalid));
+    }
+
+    #[test]
+    fn passwords_verify_only_against_their_hash() {
+        let hash = hash_password("正确的密码");
+        assert!(verify_password(Some(&hash), "正确的密码"));
+        assert!(!verify_password(Some(&hash), "wrong"));
+        assert!(!verify_password(None, "closedloop-decoy-password"));
+        assert!(!verify_password(Some("not a hash"), "x"));
+    }
+}

@@ -1,0 +1,420 @@
+//! Configuration: `config/default.toml` (built in), then `--config FILE`, then the environment
+//! (`CLOSEDLOOP__SECTION__KEY`, `DATABASE_URL`). Every problem names the key it is about.
+
+use crate::domain::duration::Duration;
+use crate::domain::ticket::{Category, Urgency};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+const SAMPLE_JWT_SECRET: &str = "closedloop-dev-secret-do-not-use-in-production";
+const ENV_PREFIX: &str = "CLOSEDLOOP__";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub app: App,
+    pub http: Http,
+    pub database: Database,
+    pub auth: Auth,
+    pub mail: Mail,
+    pub scheduler: Scheduler,
+    pub calendar: Calendar,
+    /// `default`, one table per category, and `urgent`.
+    pub sla: BTreeMap<String, SlaTable>,
+    pub escalation: Escalation,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    pub profile: Profile,
+    pub public_url: String,
+    pub number_prefix: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    Dev,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    pub addr: String,
+    pub workers: usize,
+    pub body_limit: usize,
+    pub idempotency_ttl: Duration,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub url: String,
+    pub pool_size: u32,
+    pub pool_timeout: Duration,
+    pub busy_timeout: Duration,
+    pub migrate_on_start: bool,
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database")
+            .field("url", &redact_url(&self.url))
+            .field("pool_size", &self.pool_size)
+            .field("pool_timeout", &self.pool_timeout)
+            .field("busy_timeout", &self.busy_timeout)
+            .field("migrate_on_start", &self.migrate_on_start)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    pub jwt_secret: Secret,
+    pub token_ttl: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mail {
+    pub transport: String,
+    pub smtp_url: Secret,
+    pub from: String,
+    pub dir: String,
+    pub desk: Vec<String>,
+    pub supervisors: Vec<String>,
+    pub leadership: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scheduler {
+    pub enabled: bool,
+    pub tick: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calendar {
+    pub timezone: String,
+    pub business_hours: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaTable {
+    pub dispatch: Option<Duration>,
+    pub sign: Option<Duration>,
+    pub interim_reply: Option<Duration>,
+    pub handle: Option<Duration>,
+    pub feedback: Option<Duration>,
+    pub supervision: Option<Duration>,
+    pub warn_before: Option<Duration>,
+    pub extension_min_lead: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    pub steps: Vec<Duration>,
+}
+
+/// A value that never reaches a log: its `Debug` shows only that it is set.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"[redacted]\"")
+    }
+}
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("config key `{key}`: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl Config {
+    /// Built-in defaults, then `file`, then `env` (pass `std::env::vars()`), checked.
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let mut value: toml::Value = toml::from_str(DEFAULT_TOML).expect("the built-in config is valid TOML");
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::new("--config", format!("cannot read {}: {e}", path.display())))?;
+            let overlay: toml::Value = toml::from_str(&text)
+                .map_err(|e| ConfigError::new("--config", format!("{} is not valid TOML: {e}", path.display())))?;
+            merge(&mut value, overlay);
+        }
+        for (name, raw) in env {
+            let path: Vec<String> = if name == "DATABASE_URL" {
+                vec!["database".into(), "url".into()]
+            } else if let Some(rest) = name.strip_prefix(ENV_PREFIX) {
+                rest.split("__").map(str::to_lowercase).collect()
+            } else {
+                continue;
+            };
+            set_path(&mut value, &path, env_value(&raw))
+                .map_err(|m| ConfigError::new(path.join("."), format!("from {name}: {m}")))?;
+        }
+        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+            let key = e.path().to_string();
+            ConfigError::new(key, e.into_inner().to_string())
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot: values that must agree, secrets, names.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let prefix = &self.app.number_prefix;
+        if prefix.is_empty() || prefix.len() > 8 || !prefix.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(ConfigError::new("app.number_prefix", "must be 1 to 8 ASCII letters or digits"));
+        }
+        if !self.database.url.starts_with("sqlite://")
+            && !self.database.url.starts_with("postgres://")
+            && !self.database.url.starts_with("postgresql://")
+        {
+            return Err(ConfigError::new("database.url", "must start with sqlite:// or postgres://"));
+        }
+        if self.database.pool_size == 0 {
+            return Err(ConfigError::new("database.pool_size", "must be at least 1"));
+        }
+        for (key, d) in [
+            ("http.idempotency_ttl", self.http.idempotency_ttl),
+            ("database.pool_timeout", self.database.pool_timeout),
+            ("database.busy_timeout", self.database.busy_timeout),
+            ("auth.token_ttl", self.auth.token_ttl),
+            ("scheduler.tick", self.scheduler.tick),
+        ] {
+            if d.as_elapsed().is_none_or(|e| e.is_zero()) {
+                return Err(ConfigError::new(key, "must be an elapsed time above zero: h, m or s (e.g. 8h, 2s)"));
+            }
+        }
+        let secret = self.auth.jwt_secret.expose();
+        if secret.len() < 16 {
+            return Err(ConfigError::new("auth.jwt_secret", "must be at least 16 characters"));
+        }
+        if self.app.profile == Profile::Production {
+            if secret == SAMPLE_JWT_SECRET {
+                return Err(ConfigError::new("auth.jwt_secret", "the sample secret may not be used in production"));
+            }
+            if secret.len() < 32 {
+                return Err(ConfigError::new("auth.jwt_secret", "must be at least 32 characters in production"));
+            }
+        }
+        if !matches!(self.mail.transport.as_str(), "file" | "smtp") {
+            return Err(ConfigError::new("mail.transport", "must be \"file\" or \"smtp\""));
+        }
+        self.timezone()?;
+        if self.calendar.business_hours.is_empty() {
+            return Err(ConfigError::new("calendar.business_hours", "needs at least one period"));
+        }
+        for (i, period) in self.calendar.business_hours.iter().enumerate() {
+            parse_period(period)
+                .ok_or_else(|| ConfigError::new(format!("calendar.business_hours[{i}]"), "must look like 08:30-12:00"))?;
+        }
+        for name in self.sla.keys() {
+            let known = name == "default" || name == Urgency::Urgent.as_str() || name.parse::<Category>().is_ok();
+            if !known {
+                return Err(ConfigError::new(
+                    format!("sla.{name}"),
+                    format!("is neither default, urgent nor a category ({})", Category::expected()),
+                ));
+            }
+        }
+        let default = self.sla.get("default").cloned().unwrap_or_default();
+        for (field, d) in [
+            ("dispatch", default.dispatch),
+            ("sign", default.sign),
+            ("interim_reply", default.interim_reply),
+            ("handle", default.handle),
+            ("feedback", default.feedback),
+            ("supervision", default.supervision),
+            ("warn_before", default.warn_before),
+            ("extension_min_lead", default.extension_min_lead),
+        ] {
+            if d.is_none() {
+                return Err(ConfigError::new(format!("sla.default.{field}"), "is required"));
+            }
+        }
+        if self.escalation.steps.is_empty() {
+            return Err(ConfigError::new("escalation.steps", "needs at least one step (level 1 at the deadline)"));
+        }
+        Ok(())
+    }
+
+    pub fn timezone(&self) -> Result<chrono_tz::Tz, ConfigError> {
+        self.calendar
+            .timezone
+            .parse()
+            .map_err(|_| ConfigError::new("calendar.timezone", "is not an IANA time zone such as Asia/Shanghai"))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database.url.starts_with("sqlite://")
+    }
+}
+
+fn parse_period(text: &str) -> Option<(chrono::NaiveTime, chrono::NaiveTime)> {
+    let (a, b) = text.split_once('-')?;
+    let a = chrono::NaiveTime::parse_from_str(a.trim(), "%H:%M").ok()?;
+    let b = chrono::NaiveTime::parse_from_str(b.trim(), "%H:%M").ok()?;
+    (a < b).then_some((a, b))
+}
+
+/// `postgres://user:password@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
+fn merge(base: &mut toml::Value, overlay: toml::Value) {
+    match (base, overlay) {
+        (toml::Value::Table(base), toml::Value::Table(overlay)) => {
+            for (k, v) in overlay {
+                match base.get_mut(&k) {
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        base.insert(k, v);
+                    }
+                }
+            }
+        }
+        (base, overlay) => *base = overlay,
+    }
+}
+
+/// An environment value is read as TOML when it is one (`8`, `true`, `["a", "b"]`), else as text.
+fn env_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+fn set_path(root: &mut toml::Value, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty key")?;
+    let mut node = root;
+    for key in parents {
+        let table = node.as_table_mut().ok_or("not a section")?;
+        node = table.entry(key.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
+    }
+    let table = node.as_table_mut().ok_or("not a section")?;
+    table.insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_defaults_run_as_they_are() {
+        let c = Config::load(None, vec![]).unwrap();
+        assert_eq!(c.database.url, "sqlite://data/closedloop.db");
+        assert_eq!(c.sla["default"].handle, Some(Duration::WorkingDays(15)));
+        assert_eq!(c.escalation.steps.len(), 3);
+    }
+
+    #[test]
+    fn file_then_environment_override() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "[http]\naddr = \"0.0.0.0:9000\"\n[sla.complaint]\nhandle = \"10wd\"").unwrap();
+        let c = Config::load(
+            Some(f.path()),
+            env(&[
+                ("CLOSEDLOOP__HTTP__ADDR", "127.0.0.1:9100"),
+                ("CLOSEDLOOP__DATABASE__POOL_SIZE", "3"),
+                ("CLOSEDLOOP__MAIL__DESK", "[\"desk@example.gov.cn\"]"),
+                ("DATABASE_URL", "postgres://u:pw@127.0.0.1/x"),
+                ("UNRELATED", "1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.http.addr, "127.0.0.1:9100");
+        assert_eq!(c.database.pool_size, 3);
+        assert_eq!(c.mail.desk, ["desk@example.gov.cn"]);
+        assert_eq!(c.database.url, "postgres://u:pw@127.0.0.1/x");
+        assert_eq!(c.sla["complaint"].handle, Some(Duration::WorkingDays(10)));
+        assert_eq!(c.sla["default"].handle, Some(Duration::WorkingDays(15)));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let cases = [
+            ("CLOSEDLOOP__DATABASE__POOL_SIZE", "many", "database.pool_size"),
+            ("CLOSEDLOOP__SLA__DEFAULT__HANDLE", "15 days", "sla.default.handle"),
+            ("CLOSEDLOOP__SLA__LUNCH__HANDLE", "1wd", "sla.lunch"),
+            ("CLOSEDLOOP__HTTP__ADRESS", "x", "http.adress"),
+            ("CLOSEDLOOP__CALENDAR__TIMEZONE", "Mars/Olympus", "calendar.timezone"),
+            ("CLOSEDLOOP__AUTH__TOKEN_TTL", "1wd", "auth.token_ttl"),
+            ("CLOSEDLOOP__ESCALATION__STEPS", "[\"0s\", \"soon\"]", "escalation.steps[1]"),
+        ];
+        for (name, value, key) in cases {
+            let err = Config::load(None, env(&[(name, value)])).unwrap_err();
+            assert_eq!(err.key, key, "{name}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn production_refuses_the_sample_secret() {
+        let err = Config::load(None, env(&[("CLOSEDLOOP__APP__PROFILE", "production")])).unwrap_err();
+        assert_eq!(err.key, "auth.jwt_secret");
+        let ok = Config::load(
+            None,
+            env(&[
+                ("CLOSEDLOOP__APP__PROFILE", "production"),
+                ("CLOSEDLOOP__AUTH__JWT_SECRET", "a-long-random-secret-of-forty-characters"),
+            ]),
+        );
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let c = Config::load(None, env(&[("DATABASE_URL", "postgres://app:hunter2@db/closedloop")])).unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains(SAMPLE_JWT_SECRET), "{printed}");
+        assert!(printed.contains("postgres://app:***@db/closedloop"));
+    }
+}

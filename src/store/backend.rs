@@ -1,0 +1,49 @@
+//! The statements that differ between SQLite and PostgreSQL, in one place, matched on the
+//! connection variant: row locks and upserts.
+
+use super::StoreError;
+use super::conn::DbConn;
+use super::schema::{departments, ticket_counters, tickets};
+use super::tickets::TicketRow;
+use diesel::prelude::*;
+
+/// Reads a ticket row for update. PostgreSQL locks it (`FOR UPDATE`); SQLite needs no lock, as
+/// its write transactions (`BEGIN IMMEDIATE`) already run one at a time.
+pub fn ticket_for_update(conn: &mut DbConn, id: &str) -> Result<Option<TicketRow>, StoreError> {
+    let row = tickets::table.find(id.to_string());
+    Ok(match conn {
+        DbConn::Postgres(pg) => row.select(TicketRow::as_select()).for_update().first(pg).optional()?,
+        DbConn::Sqlite(lite) => row.select(TicketRow::as_select()).first(lite).optional()?,
+    })
+}
+
+/// Raises the counter of `year` by one and returns it, creating the counter on first use.
+pub fn bump_counter(conn: &mut DbConn, year: i32) -> Result<i64, StoreError> {
+    use ticket_counters::dsl as c;
+    let upsert = diesel::insert_into(c::ticket_counters)
+        .values((c::year.eq(year), c::last_value.eq(1i64)))
+        .on_conflict(c::year)
+        .do_update()
+        .set(c::last_value.eq(c::last_value + 1i64))
+        .returning(c::last_value);
+    Ok(match conn {
+        DbConn::Postgres(pg) => upsert.get_result(pg)?,
+        DbConn::Sqlite(lite) => upsert.get_result(lite)?,
+    })
+}
+
+/// Inserts a department unless one with its code exists; returns whether it was inserted.
+pub fn insert_department_if_missing(
+    conn: &mut DbConn,
+    row: &super::departments::DepartmentRow,
+) -> Result<bool, StoreError> {
+    let insert = diesel::insert_into(departments::table)
+        .values(row)
+        .on_conflict(departments::code)
+        .do_nothing();
+    let inserted = match conn {
+        DbConn::Postgres(pg) => insert.execute(pg)?,
+        DbConn::Sqlite(lite) => insert.execute(lite)?,
+    };
+    Ok(inserted == 1)
+}

@@ -1,0 +1,141 @@
+//! One connection type for both backends, the pool, migrations and transactions. The variant is
+//! chosen by the URL scheme; the few statements that differ between backends live in `backend.rs`.
+
+use super::StoreError;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::time::Duration;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+/// Taken around migrations so that instances starting together migrate one after the other.
+const MIGRATION_LOCK: i64 = 0x636c_6f73_6564; // "closed"
+
+/// Opens connections of the variant the URL names, set up for closedloop.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: String,
+    busy_timeout: Duration,
+}
+
+impl Manager {
+    pub fn new(url: &str, busy_timeout: Duration) -> Self {
+        Self {
+            url: url.to_string(),
+            busy_timeout,
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.url.starts_with("sqlite://")
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        if let Some(path) = self.url.strip_prefix("sqlite://") {
+            if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(format!(
+                        "cannot create {}: {e}",
+                        dir.display()
+                    )))
+                })?;
+            }
+            let mut conn = SqliteConnection::establish(path)?;
+            // WAL lets readers go on while one writer writes; FULL keeps an acknowledged ticket
+            // through a power cut, not only through a crash of the process.
+            conn.batch_execute(&format!(
+                "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                 PRAGMA foreign_keys = ON;",
+                self.busy_timeout.as_millis()
+            ))
+            .map_err(r2d2::Error::QueryError)?;
+            Ok(DbConn::Sqlite(conn))
+        } else {
+            Ok(DbConn::Postgres(PgConnection::establish(&self.url)?))
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// The pool, built once. A request waits at most `timeout` for a connection, then gets 503.
+pub fn pool(url: &str, size: u32, timeout: Duration, busy_timeout: Duration) -> Result<Pool, StoreError> {
+    let manager = Manager::new(url, busy_timeout);
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(if manager.is_sqlite() { 1 } else { size.min(2) }))
+        .connection_timeout(timeout)
+        .test_on_check_out(false)
+        .build(manager)
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+/// Applies the pending migrations of the connection's backend; returns how many ran.
+pub fn migrate(conn: &mut DbConn) -> Result<usize, StoreError> {
+    let failed = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+    match conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()).map_err(failed),
+        DbConn::Postgres(c) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(c)?;
+            let ran = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()).map_err(failed);
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(c)?;
+            ran
+        }
+    }
+}
+
+/// Whether every migration built into this binary has been applied.
+pub fn migrations_current(conn: &mut DbConn) -> Result<bool, StoreError> {
+    let none_pending = match conn {
+        DbConn::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|p| p.is_empty()),
+        DbConn::Postgres(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|p| p.is_empty()),
+    };
+    none_pending.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Runs `f` in a write transaction. On SQLite it begins with `BEGIN IMMEDIATE`, so writers queue
+/// on the busy timeout instead of failing when a read turns into a write.
+pub fn write<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The error that made us roll back is the one worth reporting.
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Remembered responses of `POST /tickets` by `Idempotency-Key`, so a retried request gets the
+//! first response again instead of a second ticket.
+
+use super::conn::DbConn;
+use super::schema::idempotency_keys;
+use super::{StoreError, is_unique_violation};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+pub struct KeyRow {
+    pub username: String,
+    pub key: String,
+    pub request_hash: String,
+    pub response_status: i32,
+    pub response_body: String,
+    pub ticket_id: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// The remembered response for this user's key, if one was stored after `since`.
+pub fn find(conn: &mut DbConn, username: &str, key: &str, since: NaiveDateTime) -> Result<Option<KeyRow>, StoreError> {
+    Ok(idempotency_keys::table
+        .find((username, key))
+        .filter(idempotency_keys::created_at.ge(since))
+        .select(KeyRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Stores a response; `Ok(false)` when a concurrent request with the same key stored first.
+pub fn insert(conn: &mut DbConn, row: &KeyRow) -> Result<bool, StoreError> {
+    match diesel::insert_into(idempotency_keys::table).values(row).execute(conn) {
+        Ok(_) => Ok(true),
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Forgets one expired key, so that it can be used afresh.
+pub fn forget(conn: &mut DbConn, username: &str, key: &str) -> Result<(), StoreError> {
+    diesel::delete(idempotency_keys::table.find((username, key))).execute(conn)?;
+    Ok(())
+}
+
+/// Forgets every key stored before `before`; returns how many.
+pub fn purge(conn: &mut DbConn, before: NaiveDateTime) -> Result<usize, StoreError> {
+    Ok(diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before))).execute(conn)?)
+}

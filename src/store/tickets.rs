@@ -1,0 +1,363 @@
+//! Tickets, their co-handling departments and their timeline. Writing a change is
+//! `write_effects`: the ticket (guarded by its version), its departments and its one event.
+
+use super::conn::{DbConn, MultiBackend};
+use super::schema::{ticket_departments, ticket_events, tickets};
+use super::{StoreError, backend};
+use crate::domain::lifecycle::{Effects, Event};
+use crate::domain::ticket::{Actor, Category, Contact, Enterprise, Role, State, Ticket, TicketId};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = tickets, treat_none_as_null = true)]
+pub struct TicketRow {
+    pub id: String,
+    pub number: String,
+    pub state: String,
+    pub outcome: Option<String>,
+    pub channel: String,
+    pub category: String,
+    pub urgency: String,
+    pub enterprise_name: String,
+    pub credit_code: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub subject: String,
+    pub description: String,
+    pub lead_department: Option<String>,
+    pub pending_extension: Option<String>,
+    pub merged_into: Option<String>,
+    pub reopen_count: i32,
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl TicketRow {
+    fn from_ticket(t: &Ticket) -> Self {
+        TicketRow {
+            id: t.id.to_string(),
+            number: t.number.clone(),
+            state: t.state.to_string(),
+            outcome: t.outcome.map(|o| o.to_string()),
+            channel: t.channel.to_string(),
+            category: t.category.to_string(),
+            urgency: t.urgency.to_string(),
+            enterprise_name: t.enterprise.name.clone(),
+            credit_code: t.enterprise.credit_code.clone(),
+            contact_name: t.contact.name.clone(),
+            contact_phone: t.contact.phone.clone(),
+            subject: t.subject.clone(),
+            description: t.description.clone(),
+            lead_department: t.lead_department.clone(),
+            pending_extension: t
+                .pending_extension
+                .as_ref()
+                .map(|p| serde_json::to_string(p).expect("an extension request serialises")),
+            merged_into: t.merged_into.map(|m| m.to_string()),
+            reopen_count: t.reopen_count,
+            version: t.version,
+            created_by: t.created_by.clone(),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+
+    fn into_ticket(self, co_departments: Vec<String>) -> Result<Ticket, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("ticket {}: {what}", self.id));
+        Ok(Ticket {
+            id: self.id.parse().map_err(|_| corrupt("id"))?,
+            number: self.number.clone(),
+            state: self.state.parse().map_err(|_| corrupt("state"))?,
+            outcome: self.outcome.as_deref().map(str::parse).transpose().map_err(|_| corrupt("outcome"))?,
+            channel: self.channel.parse().map_err(|_| corrupt("channel"))?,
+            category: self.category.parse().map_err(|_| corrupt("category"))?,
+            urgency: self.urgency.parse().map_err(|_| corrupt("urgency"))?,
+            enterprise: Enterprise {
+                name: self.enterprise_name.clone(),
+                credit_code: self.credit_code.clone(),
+            },
+            contact: Contact {
+                name: self.contact_name.clone(),
+                phone: self.contact_phone.clone(),
+            },
+            subject: self.subject.clone(),
+            description: self.description.clone(),
+            lead_department: self.lead_department.clone(),
+            co_departments,
+            pending_extension: self
+                .pending_extension
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|_| corrupt("pending_extension"))?,
+            merged_into: self
+                .merged_into
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|_| corrupt("merged_into"))?,
+            reopen_count: self.reopen_count,
+            version: self.version,
+            created_by: self.created_by,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ticket_events)]
+pub struct EventRow {
+    pub id: String,
+    pub ticket_id: String,
+    pub seq: i64,
+    pub action: String,
+    pub actor_kind: String,
+    pub actor_username: Option<String>,
+    pub actor_role: Option<String>,
+    pub actor_department: Option<String>,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub level: Option<i32>,
+    pub payload: String,
+    pub at: NaiveDateTime,
+}
+
+impl EventRow {
+    fn new(ticket: &Ticket, event: &Event) -> Self {
+        let (kind, username, role, department) = match &event.actor {
+            Actor::User {
+                username,
+                role,
+                department,
+            } => ("user", Some(username.clone()), Some(role.to_string()), department.clone()),
+            Actor::System => ("system", None, None, None),
+        };
+        EventRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            ticket_id: ticket.id.to_string(),
+            seq: ticket.version,
+            action: event.action.clone(),
+            actor_kind: kind.to_string(),
+            actor_username: username,
+            actor_role: role,
+            actor_department: department,
+            from_state: event.from_state.map(|s| s.to_string()),
+            to_state: event.to_state.to_string(),
+            level: event.level,
+            payload: event.payload.to_string(),
+            at: event.at,
+        }
+    }
+
+    /// The event as the domain knows it, with its stored id and sequence number.
+    pub fn into_event(self) -> Result<(String, i64, Event), StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("event {}: {what}", self.id));
+        let actor = match self.actor_kind.as_str() {
+            "system" => Actor::System,
+            _ => Actor::User {
+                username: self.actor_username.clone().unwrap_or_default(),
+                role: self
+                    .actor_role
+                    .as_deref()
+                    .unwrap_or_default()
+                    .parse::<Role>()
+                    .map_err(|_| corrupt("actor_role"))?,
+                department: self.actor_department.clone(),
+            },
+        };
+        let event = Event {
+            action: self.action.clone(),
+            actor,
+            from_state: self.from_state.as_deref().map(str::parse).transpose().map_err(|_| corrupt("from_state"))?,
+            to_state: self.to_state.parse().map_err(|_| corrupt("to_state"))?,
+            level: self.level,
+            payload: serde_json::from_str(&self.payload).map_err(|_| corrupt("payload"))?,
+            at: self.at,
+        };
+        Ok((self.id, self.seq, event))
+    }
+}
+
+/// Writes a new ticket and its `create` event.
+pub fn insert(conn: &mut DbConn, effects: &Effects) -> Result<(), StoreError> {
+    let ticket = &effects.ticket;
+    diesel::insert_into(tickets::table)
+        .values(TicketRow::from_ticket(ticket))
+        .execute(conn)?;
+    replace_co_departments(conn, ticket)?;
+    diesel::insert_into(ticket_events::table)
+        .values(EventRow::new(ticket, &effects.event))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes a change decided by `lifecycle::apply` on `before`. Fails with `Concurrent` when the
+/// ticket is no longer at the version the decision was made on.
+pub fn write_effects(conn: &mut DbConn, before: &Ticket, effects: &Effects) -> Result<(), StoreError> {
+    let after = &effects.ticket;
+    let updated = diesel::update(
+        tickets::table
+            .filter(tickets::id.eq(before.id.to_string()))
+            .filter(tickets::version.eq(before.version)),
+    )
+    .set(TicketRow::from_ticket(after))
+    .execute(conn)?;
+    if updated != 1 {
+        return Err(StoreError::Concurrent);
+    }
+    if after.co_departments != before.co_departments {
+        diesel::delete(ticket_departments::table.filter(ticket_departments::ticket_id.eq(before.id.to_string())))
+            .execute(conn)?;
+        replace_co_departments(conn, after)?;
+    }
+    diesel::insert_into(ticket_events::table)
+        .values(EventRow::new(after, &effects.event))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn replace_co_departments(conn: &mut DbConn, ticket: &Ticket) -> Result<(), StoreError> {
+    // One statement per department: a ticket has a handful, and batch inserts are not portable.
+    for code in &ticket.co_departments {
+        diesel::insert_into(ticket_departments::table)
+            .values((
+                ticket_departments::ticket_id.eq(ticket.id.to_string()),
+                ticket_departments::department_code.eq(code),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+    let row = tickets::table
+        .find(id.to_string())
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()?;
+    with_departments(conn, row.into_iter().collect()).map(|mut v| v.pop())
+}
+
+/// Loads a ticket for a change, locking its row on PostgreSQL until the transaction ends, so that
+/// racing actions queue and each decides on the state the previous one left.
+pub fn find_for_update(conn: &mut DbConn, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+    let row = backend::ticket_for_update(conn, &id.to_string())?;
+    with_departments(conn, row.into_iter().collect()).map(|mut v| v.pop())
+}
+
+/// The states of the given tickets, for payloads that refer to other tickets.
+pub fn states(conn: &mut DbConn, ids: &[TicketId]) -> Result<BTreeMap<TicketId, State>, StoreError> {
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let rows: Vec<(String, String)> = tickets::table
+        .filter(tickets::id.eq_any(keys))
+        .select((tickets::id, tickets::state))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, state)| {
+            let corrupt = || StoreError::Corrupt(format!("ticket {id}"));
+            Ok((id.parse().map_err(|_| corrupt())?, state.parse().map_err(|_| corrupt())?))
+        })
+        .collect()
+}
+
+fn with_departments(conn: &mut DbConn, rows: Vec<TicketRow>) -> Result<Vec<Ticket>, StoreError> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let pairs: Vec<(String, String)> = ticket_departments::table
+        .filter(ticket_departments::ticket_id.eq_any(&ids))
+        .select((ticket_departments::ticket_id, ticket_departments::department_code))
+        .order((ticket_departments::ticket_id, ticket_departments::department_code))
+        .load(conn)?;
+    let mut co: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (ticket, department) in pairs {
+        co.entry(ticket).or_default().push(department);
+    }
+    rows.into_iter()
+        .map(|r| {
+            let departments = co.remove(&r.id).unwrap_or_default();
+            r.into_ticket(departments)
+        })
+        .collect()
+}
+
+/// The filters of `GET /tickets`, already checked.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub state: Option<State>,
+    pub category: Option<Category>,
+    /// Lead or co-handler.
+    pub department: Option<String>,
+    /// A department user's own scope: lead or co-handler now.
+    pub visible_to: Option<String>,
+    pub q: Option<String>,
+    pub created_from: Option<NaiveDateTime>,
+    pub created_to: Option<NaiveDateTime>,
+    /// Keyset cursor: only tickets with an id below this one (ids are time-ordered UUIDv7).
+    pub before: Option<TicketId>,
+    pub limit: i64,
+}
+
+/// A page of tickets, newest first.
+pub fn list(conn: &mut DbConn, filter: &Filter) -> Result<Vec<Ticket>, StoreError> {
+    let mut query = tickets::table.select(TicketRow::as_select()).into_boxed::<MultiBackend>();
+    if let Some(state) = filter.state {
+        query = query.filter(tickets::state.eq(state.to_string()));
+    }
+    if let Some(category) = filter.category {
+        query = query.filter(tickets::category.eq(category.to_string()));
+    }
+    for department in [&filter.department, &filter.visible_to].into_iter().flatten() {
+        let co_handled = ticket_departments::table
+            .filter(ticket_departments::department_code.eq(department.clone()))
+            .select(ticket_departments::ticket_id);
+        query = query.filter(
+            tickets::lead_department
+                .eq(department.clone())
+                .or(tickets::id.eq_any(co_handled)),
+        );
+    }
+    if let Some(q) = &filter.q {
+        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        query = query.filter(
+            tickets::number
+                .like(pattern.clone())
+                .escape('\\')
+                .or(tickets::subject.like(pattern.clone()).escape('\\'))
+                .or(tickets::enterprise_name.like(pattern).escape('\\')),
+        );
+    }
+    if let Some(from) = filter.created_from {
+        query = query.filter(tickets::created_at.ge(from));
+    }
+    if let Some(to) = filter.created_to {
+        query = query.filter(tickets::created_at.lt(to));
+    }
+    if let Some(before) = filter.before {
+        query = query.filter(tickets::id.lt(before.to_string()));
+    }
+    let rows = query.order(tickets::id.desc()).limit(filter.limit).load(conn)?;
+    with_departments(conn, rows)
+}
+
+/// The timeline of a ticket in order, after the event with sequence number `after`.
+pub fn events(conn: &mut DbConn, id: TicketId, after: i64, limit: i64) -> Result<Vec<EventRow>, StoreError> {
+    Ok(ticket_events::table
+        .filter(ticket_events::ticket_id.eq(id.to_string()))
+        .filter(ticket_events::seq.gt(after))
+        .order(ticket_events::seq.asc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)?)
+}
+
+/// The next human number of `year`, counted in the caller's transaction.
+pub fn next_number(conn: &mut DbConn, year: i32) -> Result<i64, StoreError> {
+    backend::bump_counter(conn, year)
+}
