@@ -2,8 +2,10 @@
 //! `exp` required. A token names its user, role and department; it is checked, not looked up.
 
 use crate::domain::ticket::{Actor, Role};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
@@ -75,12 +77,11 @@ impl Tokens {
     }
 
     pub fn verify(&self, token: &str) -> Result<Actor, AuthError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-            match e.kind() {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
                 _ => AuthError::Invalid,
-            }
-        })?;
+            })?;
         let claims = data.claims;
         // A department user without a department could see nothing and act on nothing: refuse it.
         if claims.role == Role::Department && claims.department.is_none() {
@@ -114,7 +115,10 @@ pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };
-    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && real
+    Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
+        && real
 }
 
 #[cfg(test)]
@@ -134,7 +138,10 @@ mod tests {
     #[test]
     fn a_token_round_trips() {
         let t = tokens().issue("sj1", Role::Department, Some("shijian"), now(), None);
-        assert_eq!(tokens().verify(&t), Ok(Actor::user("sj1", Role::Department, Some("shijian"))));
+        assert_eq!(
+            tokens().verify(&t),
+            Ok(Actor::user("sj1", Role::Department, Some("shijian")))
+        );
     }
 
     #[test]
@@ -147,8 +154,14 @@ mod tests {
         assert_eq!(tokens().verify(&forged), Err(AuthError::Invalid));
 
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
-        let body = URL_SAFE_NO_PAD.encode(format!(r#"{{"sub":"op1","role":"admin","exp":{}}}"#, now() + 600));
-        assert_eq!(tokens().verify(&format!("{header}.{body}.")), Err(AuthError::Invalid));
+        let body = URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"sub":"op1","role":"admin","exp":{}}}"#,
+            now() + 600
+        ));
+        assert_eq!(
+            tokens().verify(&format!("{header}.{body}.")),
+            Err(AuthError::Invalid)
+        );
 
         let no_exp = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

@@ -161,13 +161,22 @@ impl ConfigError {
 
 impl Config {
     /// Built-in defaults, then `file`, then `env` (pass `std::env::vars()`), checked.
-    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
-        let mut value: toml::Value = toml::from_str(DEFAULT_TOML).expect("the built-in config is valid TOML");
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut value: toml::Value =
+            toml::from_str(DEFAULT_TOML).expect("the built-in config is valid TOML");
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| ConfigError::new("--config", format!("cannot read {}: {e}", path.display())))?;
-            let overlay: toml::Value = toml::from_str(&text)
-                .map_err(|e| ConfigError::new("--config", format!("{} is not valid TOML: {e}", path.display())))?;
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::new("--config", format!("cannot read {}: {e}", path.display()))
+            })?;
+            let overlay: toml::Value = toml::from_str(&text).map_err(|e| {
+                ConfigError::new(
+                    "--config",
+                    format!("{} is not valid TOML: {e}", path.display()),
+                )
+            })?;
             merge(&mut value, overlay);
         }
         for (name, raw) in env {
@@ -192,14 +201,23 @@ impl Config {
     /// Checks what types alone cannot: values that must agree, secrets, names.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let prefix = &self.app.number_prefix;
-        if prefix.is_empty() || prefix.len() > 8 || !prefix.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(ConfigError::new("app.number_prefix", "must be 1 to 8 ASCII letters or digits"));
+        if prefix.is_empty()
+            || prefix.len() > 8
+            || !prefix.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(ConfigError::new(
+                "app.number_prefix",
+                "must be 1 to 8 ASCII letters or digits",
+            ));
         }
         if !self.database.url.starts_with("sqlite://")
             && !self.database.url.starts_with("postgres://")
             && !self.database.url.starts_with("postgresql://")
         {
-            return Err(ConfigError::new("database.url", "must start with sqlite:// or postgres://"));
+            return Err(ConfigError::new(
+                "database.url",
+                "must start with sqlite:// or postgres://",
+            ));
         }
         if self.database.pool_size == 0 {
             return Err(ConfigError::new("database.pool_size", "must be at least 1"));
@@ -212,38 +230,65 @@ impl Config {
             ("scheduler.tick", self.scheduler.tick),
         ] {
             if d.as_elapsed().is_none_or(|e| e.is_zero()) {
-                return Err(ConfigError::new(key, "must be an elapsed time above zero: h, m or s (e.g. 8h, 2s)"));
+                return Err(ConfigError::new(
+                    key,
+                    "must be an elapsed time above zero: h, m or s (e.g. 8h, 2s)",
+                ));
             }
         }
         let secret = self.auth.jwt_secret.expose();
         if secret.len() < 16 {
-            return Err(ConfigError::new("auth.jwt_secret", "must be at least 16 characters"));
+            return Err(ConfigError::new(
+                "auth.jwt_secret",
+                "must be at least 16 characters",
+            ));
         }
         if self.app.profile == Profile::Production {
             if secret == SAMPLE_JWT_SECRET {
-                return Err(ConfigError::new("auth.jwt_secret", "the sample secret may not be used in production"));
+                return Err(ConfigError::new(
+                    "auth.jwt_secret",
+                    "the sample secret may not be used in production",
+                ));
             }
             if secret.len() < 32 {
-                return Err(ConfigError::new("auth.jwt_secret", "must be at least 32 characters in production"));
+                return Err(ConfigError::new(
+                    "auth.jwt_secret",
+                    "must be at least 32 characters in production",
+                ));
             }
         }
         if !matches!(self.mail.transport.as_str(), "file" | "smtp") {
-            return Err(ConfigError::new("mail.transport", "must be \"file\" or \"smtp\""));
+            return Err(ConfigError::new(
+                "mail.transport",
+                "must be \"file\" or \"smtp\"",
+            ));
         }
         self.timezone()?;
         if self.calendar.business_hours.is_empty() {
-            return Err(ConfigError::new("calendar.business_hours", "needs at least one period"));
+            return Err(ConfigError::new(
+                "calendar.business_hours",
+                "needs at least one period",
+            ));
         }
         for (i, period) in self.calendar.business_hours.iter().enumerate() {
-            parse_period(period)
-                .ok_or_else(|| ConfigError::new(format!("calendar.business_hours[{i}]"), "must look like 08:30-12:00"))?;
+            parse_period(period).ok_or_else(|| {
+                ConfigError::new(
+                    format!("calendar.business_hours[{i}]"),
+                    "must look like 08:30-12:00",
+                )
+            })?;
         }
         for name in self.sla.keys() {
-            let known = name == "default" || name == Urgency::Urgent.as_str() || name.parse::<Category>().is_ok();
+            let known = name == "default"
+                || name == Urgency::Urgent.as_str()
+                || name.parse::<Category>().is_ok();
             if !known {
                 return Err(ConfigError::new(
                     format!("sla.{name}"),
-                    format!("is neither default, urgent nor a category ({})", Category::expected()),
+                    format!(
+                        "is neither default, urgent nor a category ({})",
+                        Category::expected()
+                    ),
                 ));
             }
         }
@@ -259,20 +304,28 @@ impl Config {
             ("extension_min_lead", default.extension_min_lead),
         ] {
             if d.is_none() {
-                return Err(ConfigError::new(format!("sla.default.{field}"), "is required"));
+                return Err(ConfigError::new(
+                    format!("sla.default.{field}"),
+                    "is required",
+                ));
             }
         }
         if self.escalation.steps.is_empty() {
-            return Err(ConfigError::new("escalation.steps", "needs at least one step (level 1 at the deadline)"));
+            return Err(ConfigError::new(
+                "escalation.steps",
+                "needs at least one step (level 1 at the deadline)",
+            ));
         }
         Ok(())
     }
 
     pub fn timezone(&self) -> Result<chrono_tz::Tz, ConfigError> {
-        self.calendar
-            .timezone
-            .parse()
-            .map_err(|_| ConfigError::new("calendar.timezone", "is not an IANA time zone such as Asia/Shanghai"))
+        self.calendar.timezone.parse().map_err(|_| {
+            ConfigError::new(
+                "calendar.timezone",
+                "is not an IANA time zone such as Asia/Shanghai",
+            )
+        })
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -331,7 +384,9 @@ fn set_path(root: &mut toml::Value, path: &[String], value: toml::Value) -> Resu
     let mut node = root;
     for key in parents {
         let table = node.as_table_mut().ok_or("not a section")?;
-        node = table.entry(key.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
+        node = table
+            .entry(key.clone())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
     }
     let table = node.as_table_mut().ok_or("not a section")?;
     table.insert(last.clone(), value);
@@ -344,7 +399,10 @@ mod tests {
     use std::io::Write;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -358,7 +416,11 @@ mod tests {
     #[test]
     fn file_then_environment_override() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
-        writeln!(f, "[http]\naddr = \"0.0.0.0:9000\"\n[sla.complaint]\nhandle = \"10wd\"").unwrap();
+        writeln!(
+            f,
+            "[http]\naddr = \"0.0.0.0:9000\"\n[sla.complaint]\nhandle = \"10wd\""
+        )
+        .unwrap();
         let c = Config::load(
             Some(f.path()),
             env(&[
@@ -381,13 +443,29 @@ mod tests {
     #[test]
     fn a_bad_value_names_its_key() {
         let cases = [
-            ("CLOSEDLOOP__DATABASE__POOL_SIZE", "many", "database.pool_size"),
-            ("CLOSEDLOOP__SLA__DEFAULT__HANDLE", "15 days", "sla.default.handle"),
+            (
+                "CLOSEDLOOP__DATABASE__POOL_SIZE",
+                "many",
+                "database.pool_size",
+            ),
+            (
+                "CLOSEDLOOP__SLA__DEFAULT__HANDLE",
+                "15 days",
+                "sla.default.handle",
+            ),
             ("CLOSEDLOOP__SLA__LUNCH__HANDLE", "1wd", "sla.lunch"),
             ("CLOSEDLOOP__HTTP__ADRESS", "x", "http.adress"),
-            ("CLOSEDLOOP__CALENDAR__TIMEZONE", "Mars/Olympus", "calendar.timezone"),
+            (
+                "CLOSEDLOOP__CALENDAR__TIMEZONE",
+                "Mars/Olympus",
+                "calendar.timezone",
+            ),
             ("CLOSEDLOOP__AUTH__TOKEN_TTL", "1wd", "auth.token_ttl"),
-            ("CLOSEDLOOP__ESCALATION__STEPS", "[\"0s\", \"soon\"]", "escalation.steps[1]"),
+            (
+                "CLOSEDLOOP__ESCALATION__STEPS",
+                "[\"0s\", \"soon\"]",
+                "escalation.steps[1]",
+            ),
         ];
         for (name, value, key) in cases {
             let err = Config::load(None, env(&[(name, value)])).unwrap_err();
@@ -397,13 +475,17 @@ mod tests {
 
     #[test]
     fn production_refuses_the_sample_secret() {
-        let err = Config::load(None, env(&[("CLOSEDLOOP__APP__PROFILE", "production")])).unwrap_err();
+        let err =
+            Config::load(None, env(&[("CLOSEDLOOP__APP__PROFILE", "production")])).unwrap_err();
         assert_eq!(err.key, "auth.jwt_secret");
         let ok = Config::load(
             None,
             env(&[
                 ("CLOSEDLOOP__APP__PROFILE", "production"),
-                ("CLOSEDLOOP__AUTH__JWT_SECRET", "a-long-random-secret-of-forty-characters"),
+                (
+                    "CLOSEDLOOP__AUTH__JWT_SECRET",
+                    "a-long-random-secret-of-forty-characters",
+                ),
             ]),
         );
         assert!(ok.is_ok());
@@ -411,7 +493,11 @@ mod tests {
 
     #[test]
     fn secrets_stay_out_of_debug_output() {
-        let c = Config::load(None, env(&[("DATABASE_URL", "postgres://app:hunter2@db/closedloop")])).unwrap();
+        let c = Config::load(
+            None,
+            env(&[("DATABASE_URL", "postgres://app:hunter2@db/closedloop")]),
+        )
+        .unwrap();
         let printed = format!("{c:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(!printed.contains(SAMPLE_JWT_SECRET), "{printed}");

@@ -5,7 +5,9 @@ use std::fmt;
 
 /// The 31 characters of GB 32100-2015, in the order of their values (no I, O, S, V, Z).
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -78,7 +80,10 @@ impl fmt::Display for CreditCode {
 }
 
 fn value_of(c: char) -> Option<u32> {
-    ALPHABET.iter().position(|&a| a as char == c).map(|p| p as u32)
+    ALPHABET
+        .iter()
+        .position(|&a| a as char == c)
+        .map(|p| p as u32)
 }
 
 fn check_character(values: &[u32]) -> char {
@@ -113,13 +118,20 @@ mod tests {
     fn accepts_published_codes() {
         // Codes printed on public business licences.
         for code in ["91350100M000100Y43", "914403001922038216"] {
-            assert_eq!(CreditCode::parse(code).map(|c| c.to_string()), Ok(code.to_string()), "{code}");
+            assert_eq!(
+                CreditCode::parse(code).map(|c| c.to_string()),
+                Ok(code.to_string()),
+                "{code}"
+            );
         }
     }
 
     #[test]
     fn normalises_case_and_blanks() {
-        assert_eq!(CreditCode::parse(" 91350100m000100y43 ").unwrap().as_str(), "91350100M000100Y43");
+        assert_eq!(
+            CreditCode::parse(" 91350100m000100y43 ").unwrap().as_str(),
+            "91350100M000100Y43"
+        );
     }
 
     #[test]
@@ -145,7 +157,10 @@ mod tests {
         assert_eq!(CreditCode::parse("9135"), Err(CreditCodeError::Length(4)));
         assert!(matches!(
             CreditCode::parse("91350100M000100I43"),
-            Err(CreditCodeError::Character { position: 16, found: 'I' })
+            Err(CreditCodeError::Character {
+                position: 16,
+                found: 'I'
+            })
         ));
         assert_eq!(
             CreditCode::parse("9135A100M000100Y43"),

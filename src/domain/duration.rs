@@ -17,7 +17,9 @@ pub enum Duration {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{0}' is not a duration: write a whole number and a unit, one of wd, wh, d, h, m, s (e.g. 3wd, 4wh, 7d, 2h, 30m, 45s)")]
+#[error(
+    "'{0}' is not a duration: write a whole number and a unit, one of wd, wh, d, h, m, s (e.g. 3wd, 4wh, 7d, 2h, 30m, 45s)"
+)]
 pub struct DurationError(pub String);
 
 impl Duration {

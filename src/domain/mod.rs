@@ -67,19 +67,26 @@ impl FieldError {
 }
 
 /// Reads a JSON value into `T`, naming the field that is missing, of the wrong type or unknown.
-pub fn from_json<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, FieldError> {
+pub fn from_json<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
         // serde names a missing field in its message only, against the enclosing object.
-        let field = match inner.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+        let field = match inner
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
             Some(name) if path == "." => name.to_string(),
             Some(name) => format!("{path}.{name}"),
             None if path == "." => "body".to_string(),
             None => path,
         };
         let message = match inner.split_once(", expected one of") {
-            Some((head, _)) if inner.starts_with("unknown field") => format!("{head} is not accepted here"),
+            Some((head, _)) if inner.starts_with("unknown field") => {
+                format!("{head} is not accepted here")
+            }
             _ => inner,
         };
         FieldError::new(field, message)
@@ -95,12 +102,22 @@ pub fn required_text(field: &str, value: Option<&str>, max: usize) -> Result<Str
     optional_text(field, Some(text), max).map(Option::unwrap_or_default)
 }
 
-pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
+pub fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, FieldError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(t) if t.chars().count() > max => {
-            Err(FieldError::new(field, format!("may be at most {max} characters")))
-        }
+        Some(t) if t.chars().count() > max => Err(FieldError::new(
+            field,
+            format!("may be at most {max} characters"),
+        )),
         Some(t) => Ok(Some(t.to_string())),
     }
+}
+
+/// Keeps the value of one check, or records its error to be reported with the others.
+pub fn collect<T>(errors: &mut Vec<FieldError>, r: Result<T, FieldError>) -> Option<T> {
+    r.map_err(|e| errors.push(e)).ok()
 }

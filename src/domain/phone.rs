@@ -14,7 +14,10 @@ pub struct PhoneError;
 
 impl Phone {
     pub fn parse(input: &str) -> Result<Self, PhoneError> {
-        let compact: String = input.chars().filter(|c| !matches!(c, ' ' | '(' | ')')).collect();
+        let compact: String = input
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '(' | ')'))
+            .collect();
         let local = compact
             .strip_prefix("+86")
             .or_else(|| compact.strip_prefix("0086"))
@@ -25,7 +28,9 @@ impl Phone {
         }
         // A landline written after +86 drops its leading 0 ("+86 714 6351234").
         if local.len() != compact.len() && !local.starts_with('0') {
-            return parse_landline(&format!("0{local}")).map(Self).ok_or(PhoneError);
+            return parse_landline(&format!("0{local}"))
+                .map(Self)
+                .ok_or(PhoneError);
         }
         parse_landline(local).map(Self).ok_or(PhoneError)
     }
@@ -76,7 +81,8 @@ fn parse_landline(s: &str) -> Option<String> {
     };
     let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
     let area_ok = digits(area) && area_code_len(area) == Some(area.len());
-    let number_ok = digits(number) && (7..=8).contains(&number.len()) && !number.starts_with(['0', '1']);
+    let number_ok =
+        digits(number) && (7..=8).contains(&number.len()) && !number.starts_with(['0', '1']);
     let ext_ok = ext.is_none_or(|e| digits(e) && e.len() <= 6);
     if !(area_ok && number_ok && ext_ok) {
         return None;
@@ -114,7 +120,13 @@ mod tests {
         ] {
             assert_eq!(Phone::parse(input).unwrap().as_str(), canonical, "{input}");
         }
-        for bad in ["12800138000", "1380013800", "138001380001", "23800138000", "1380013800x"] {
+        for bad in [
+            "12800138000",
+            "1380013800",
+            "138001380001",
+            "23800138000",
+            "1380013800x",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
     }
@@ -130,9 +142,21 @@ mod tests {
             ("(0714) 6351234", "0714-6351234"),
             ("+86 714 6351234", "0714-6351234"),
         ] {
-            assert_eq!(Phone::parse(input).map(|p| p.to_string()), Ok(canonical.to_string()), "{input}");
+            assert_eq!(
+                Phone::parse(input).map(|p| p.to_string()),
+                Ok(canonical.to_string()),
+                "{input}"
+            );
         }
-        for bad in ["6351234", "0714-635", "0714-012345678", "0014-6351234", "0714-6351234-1234567", "abc", ""] {
+        for bad in [
+            "6351234",
+            "0714-635",
+            "0714-012345678",
+            "0014-6351234",
+            "0714-6351234-1234567",
+            "abc",
+            "",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
     }

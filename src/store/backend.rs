@@ -12,7 +12,11 @@ use diesel::prelude::*;
 pub fn ticket_for_update(conn: &mut DbConn, id: &str) -> Result<Option<TicketRow>, StoreError> {
     let row = tickets::table.find(id.to_string());
     Ok(match conn {
-        DbConn::Postgres(pg) => row.select(TicketRow::as_select()).for_update().first(pg).optional()?,
+        DbConn::Postgres(pg) => row
+            .select(TicketRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional()?,
         DbConn::Sqlite(lite) => row.select(TicketRow::as_select()).first(lite).optional()?,
     })
 }

@@ -50,7 +50,10 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         if let Some(path) = self.url.strip_prefix("sqlite://") {
-            if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Some(dir) = std::path::Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
                 std::fs::create_dir_all(dir).map_err(|e| {
                     r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(format!(
                         "cannot create {}: {e}",
@@ -83,7 +86,12 @@ impl r2d2::ManageConnection for Manager {
 }
 
 /// The pool, built once. A request waits at most `timeout` for a connection, then gets 503.
-pub fn pool(url: &str, size: u32, timeout: Duration, busy_timeout: Duration) -> Result<Pool, StoreError> {
+pub fn pool(
+    url: &str,
+    size: u32,
+    timeout: Duration,
+    busy_timeout: Duration,
+) -> Result<Pool, StoreError> {
     let manager = Manager::new(url, busy_timeout);
     r2d2::Pool::builder()
         .max_size(size)
@@ -98,10 +106,16 @@ pub fn pool(url: &str, size: u32, timeout: Duration, busy_timeout: Duration) -> 
 pub fn migrate(conn: &mut DbConn) -> Result<usize, StoreError> {
     let failed = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
     match conn {
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()).map_err(failed),
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.len())
+            .map_err(failed),
         DbConn::Postgres(c) => {
             diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(c)?;
-            let ran = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()).map_err(failed);
+            let ran = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(failed);
             diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(c)?;
             ran
         }
@@ -111,8 +125,12 @@ pub fn migrate(conn: &mut DbConn) -> Result<usize, StoreError> {
 /// Whether every migration built into this binary has been applied.
 pub fn migrations_current(conn: &mut DbConn) -> Result<bool, StoreError> {
     let none_pending = match conn {
-        DbConn::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|p| p.is_empty()),
-        DbConn::Postgres(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|p| p.is_empty()),
+        DbConn::Sqlite(c) => c
+            .pending_migrations(SQLITE_MIGRATIONS)
+            .map(|p| p.is_empty()),
+        DbConn::Postgres(c) => c
+            .pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|p| p.is_empty()),
     };
     none_pending.map_err(|e| StoreError::Migration(e.to_string()))
 }

@@ -18,7 +18,11 @@ pub struct DepartmentRow {
     pub created_at: NaiveDateTime,
 }
 
-pub fn list(conn: &mut DbConn, after: Option<&str>, limit: i64) -> Result<Vec<DepartmentRow>, StoreError> {
+pub fn list(
+    conn: &mut DbConn,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<DepartmentRow>, StoreError> {
     let mut query = departments::table
         .select(DepartmentRow::as_select())
         .order(departments::code.asc())

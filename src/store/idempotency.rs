@@ -19,11 +19,10 @@ pub struct KeyRow {
     pub created_at: NaiveDateTime,
 }
 
-/// The remembered response for this user's key, if one was stored after `since`.
-pub fn find(conn: &mut DbConn, username: &str, key: &str, since: NaiveDateTime) -> Result<Option<KeyRow>, StoreError> {
+/// The remembered response for this user's key, however old.
+pub fn find(conn: &mut DbConn, username: &str, key: &str) -> Result<Option<KeyRow>, StoreError> {
     Ok(idempotency_keys::table
         .find((username, key))
-        .filter(idempotency_keys::created_at.ge(since))
         .select(KeyRow::as_select())
         .first(conn)
         .optional()?)
@@ -31,7 +30,10 @@ pub fn find(conn: &mut DbConn, username: &str, key: &str, since: NaiveDateTime) 
 
 /// Stores a response; `Ok(false)` when a concurrent request with the same key stored first.
 pub fn insert(conn: &mut DbConn, row: &KeyRow) -> Result<bool, StoreError> {
-    match diesel::insert_into(idempotency_keys::table).values(row).execute(conn) {
+    match diesel::insert_into(idempotency_keys::table)
+        .values(row)
+        .execute(conn)
+    {
         Ok(_) => Ok(true),
         Err(e) if is_unique_violation(&e) => Ok(false),
         Err(e) => Err(e.into()),
@@ -46,5 +48,8 @@ pub fn forget(conn: &mut DbConn, username: &str, key: &str) -> Result<(), StoreE
 
 /// Forgets every key stored before `before`; returns how many.
 pub fn purge(conn: &mut DbConn, before: NaiveDateTime) -> Result<usize, StoreError> {
-    Ok(diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before))).execute(conn)?)
+    Ok(
+        diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)))
+            .execute(conn)?,
+    )
 }

@@ -38,11 +38,14 @@ impl From<DieselError> for StoreError {
             DieselError::NotFound => StoreError::NotFound,
             DieselError::DatabaseError(kind, info) => {
                 let message = info.message();
-                let busy = message.contains("database is locked") || message.contains("database is busy");
+                let busy =
+                    message.contains("database is locked") || message.contains("database is busy");
                 match kind {
                     DatabaseErrorKind::ClosedConnection
                     | DatabaseErrorKind::UnableToSendCommand
-                    | DatabaseErrorKind::SerializationFailure => StoreError::Unavailable(message.to_string()),
+                    | DatabaseErrorKind::SerializationFailure => {
+                        StoreError::Unavailable(message.to_string())
+                    }
                     _ if busy => StoreError::Unavailable(message.to_string()),
                     _ => StoreError::Database(e),
                 }
@@ -61,7 +64,10 @@ impl From<diesel::r2d2::PoolError> for StoreError {
 
 /// Whether `e` is a unique-key violation: the sign that a concurrent writer inserted first.
 pub fn is_unique_violation(e: &DieselError) -> bool {
-    matches!(e, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+    matches!(
+        e,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
 }
 
 /// The current time as stored: UTC, to the microsecond (what both backends keep).

@@ -72,7 +72,12 @@ impl TicketRow {
             id: self.id.parse().map_err(|_| corrupt("id"))?,
             number: self.number.clone(),
             state: self.state.parse().map_err(|_| corrupt("state"))?,
-            outcome: self.outcome.as_deref().map(str::parse).transpose().map_err(|_| corrupt("outcome"))?,
+            outcome: self
+                .outcome
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|_| corrupt("outcome"))?,
             channel: self.channel.parse().map_err(|_| corrupt("channel"))?,
             category: self.category.parse().map_err(|_| corrupt("category"))?,
             urgency: self.urgency.parse().map_err(|_| corrupt("urgency"))?,
@@ -134,7 +139,12 @@ impl EventRow {
                 username,
                 role,
                 department,
-            } => ("user", Some(username.clone()), Some(role.to_string()), department.clone()),
+            } => (
+                "user",
+                Some(username.clone()),
+                Some(role.to_string()),
+                department.clone(),
+            ),
             Actor::System => ("system", None, None, None),
         };
         EventRow {
@@ -173,7 +183,12 @@ impl EventRow {
         let event = Event {
             action: self.action.clone(),
             actor,
-            from_state: self.from_state.as_deref().map(str::parse).transpose().map_err(|_| corrupt("from_state"))?,
+            from_state: self
+                .from_state
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|_| corrupt("from_state"))?,
             to_state: self.to_state.parse().map_err(|_| corrupt("to_state"))?,
             level: self.level,
             payload: serde_json::from_str(&self.payload).map_err(|_| corrupt("payload"))?,
@@ -198,7 +213,11 @@ pub fn insert(conn: &mut DbConn, effects: &Effects) -> Result<(), StoreError> {
 
 /// Writes a change decided by `lifecycle::apply` on `before`. Fails with `Concurrent` when the
 /// ticket is no longer at the version the decision was made on.
-pub fn write_effects(conn: &mut DbConn, before: &Ticket, effects: &Effects) -> Result<(), StoreError> {
+pub fn write_effects(
+    conn: &mut DbConn,
+    before: &Ticket,
+    effects: &Effects,
+) -> Result<(), StoreError> {
     let after = &effects.ticket;
     let updated = diesel::update(
         tickets::table
@@ -211,8 +230,11 @@ pub fn write_effects(conn: &mut DbConn, before: &Ticket, effects: &Effects) -> R
         return Err(StoreError::Concurrent);
     }
     if after.co_departments != before.co_departments {
-        diesel::delete(ticket_departments::table.filter(ticket_departments::ticket_id.eq(before.id.to_string())))
-            .execute(conn)?;
+        diesel::delete(
+            ticket_departments::table
+                .filter(ticket_departments::ticket_id.eq(before.id.to_string())),
+        )
+        .execute(conn)?;
         replace_co_departments(conn, after)?;
     }
     diesel::insert_into(ticket_events::table)
@@ -251,7 +273,10 @@ pub fn find_for_update(conn: &mut DbConn, id: TicketId) -> Result<Option<Ticket>
 }
 
 /// The states of the given tickets, for payloads that refer to other tickets.
-pub fn states(conn: &mut DbConn, ids: &[TicketId]) -> Result<BTreeMap<TicketId, State>, StoreError> {
+pub fn states(
+    conn: &mut DbConn,
+    ids: &[TicketId],
+) -> Result<BTreeMap<TicketId, State>, StoreError> {
     let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
     let rows: Vec<(String, String)> = tickets::table
         .filter(tickets::id.eq_any(keys))
@@ -260,7 +285,10 @@ pub fn states(conn: &mut DbConn, ids: &[TicketId]) -> Result<BTreeMap<TicketId, 
     rows.into_iter()
         .map(|(id, state)| {
             let corrupt = || StoreError::Corrupt(format!("ticket {id}"));
-            Ok((id.parse().map_err(|_| corrupt())?, state.parse().map_err(|_| corrupt())?))
+            Ok((
+                id.parse().map_err(|_| corrupt())?,
+                state.parse().map_err(|_| corrupt())?,
+            ))
         })
         .collect()
 }
@@ -272,8 +300,14 @@ fn with_departments(conn: &mut DbConn, rows: Vec<TicketRow>) -> Result<Vec<Ticke
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let pairs: Vec<(String, String)> = ticket_departments::table
         .filter(ticket_departments::ticket_id.eq_any(&ids))
-        .select((ticket_departments::ticket_id, ticket_departments::department_code))
-        .order((ticket_departments::ticket_id, ticket_departments::department_code))
+        .select((
+            ticket_departments::ticket_id,
+            ticket_departments::department_code,
+        ))
+        .order((
+            ticket_departments::ticket_id,
+            ticket_departments::department_code,
+        ))
         .load(conn)?;
     let mut co: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (ticket, department) in pairs {
@@ -306,14 +340,19 @@ pub struct Filter {
 
 /// A page of tickets, newest first.
 pub fn list(conn: &mut DbConn, filter: &Filter) -> Result<Vec<Ticket>, StoreError> {
-    let mut query = tickets::table.select(TicketRow::as_select()).into_boxed::<MultiBackend>();
+    let mut query = tickets::table
+        .select(TicketRow::as_select())
+        .into_boxed::<MultiBackend>();
     if let Some(state) = filter.state {
         query = query.filter(tickets::state.eq(state.to_string()));
     }
     if let Some(category) = filter.category {
         query = query.filter(tickets::category.eq(category.to_string()));
     }
-    for department in [&filter.department, &filter.visible_to].into_iter().flatten() {
+    for department in [&filter.department, &filter.visible_to]
+        .into_iter()
+        .flatten()
+    {
         let co_handled = ticket_departments::table
             .filter(ticket_departments::department_code.eq(department.clone()))
             .select(ticket_departments::ticket_id);
@@ -324,7 +363,12 @@ pub fn list(conn: &mut DbConn, filter: &Filter) -> Result<Vec<Ticket>, StoreErro
         );
     }
     if let Some(q) = &filter.q {
-        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
         query = query.filter(
             tickets::number
                 .like(pattern.clone())
@@ -342,12 +386,20 @@ pub fn list(conn: &mut DbConn, filter: &Filter) -> Result<Vec<Ticket>, StoreErro
     if let Some(before) = filter.before {
         query = query.filter(tickets::id.lt(before.to_string()));
     }
-    let rows = query.order(tickets::id.desc()).limit(filter.limit).load(conn)?;
+    let rows = query
+        .order(tickets::id.desc())
+        .limit(filter.limit)
+        .load(conn)?;
     with_departments(conn, rows)
 }
 
 /// The timeline of a ticket in order, after the event with sequence number `after`.
-pub fn events(conn: &mut DbConn, id: TicketId, after: i64, limit: i64) -> Result<Vec<EventRow>, StoreError> {
+pub fn events(
+    conn: &mut DbConn,
+    id: TicketId,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>, StoreError> {
     Ok(ticket_events::table
         .filter(ticket_events::ticket_id.eq(id.to_string()))
         .filter(ticket_events::seq.gt(after))

@@ -5,7 +5,7 @@ use super::{DomainError, Effects, Event};
 use crate::domain::ticket::{
     Actor, Category, Channel, Contact, Enterprise, Role, State, Ticket, TicketId, Urgency,
 };
-use crate::domain::{CreditCode, FieldError, Phone, from_json, required_text};
+use crate::domain::{CreditCode, FieldError, Phone, collect, from_json, required_text};
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -57,7 +57,9 @@ struct ContactInput {
 /// Who may create (403), then every field (422, all problems at once).
 pub fn validate_new(input: &Value, actor: &Actor) -> Result<NewTicket, DomainError> {
     if actor.role() != Some(Role::Operator) {
-        return Err(DomainError::Forbidden("only hotline operators log new tickets".into()));
+        return Err(DomainError::Forbidden(
+            "only hotline operators log new tickets".into(),
+        ));
     }
     if !input.is_object() {
         return Err(FieldError::new("body", "must be a JSON object").into());
@@ -65,28 +67,60 @@ pub fn validate_new(input: &Value, actor: &Actor) -> Result<NewTicket, DomainErr
     let input: Input = from_json(input)?;
     let mut errors = vec![];
 
-    let channel = keep(&mut errors, choice("channel", input.channel.as_deref()));
-    let category = keep(&mut errors, choice("category", input.category.as_deref()));
-    let urgency = keep(&mut errors, match input.urgency.as_deref() {
-        None => Ok(Urgency::Normal),
-        given => choice("urgency", given),
-    });
+    let channel = collect(&mut errors, choice("channel", input.channel.as_deref()));
+    let category = collect(&mut errors, choice("category", input.category.as_deref()));
+    let urgency = collect(
+        &mut errors,
+        match input.urgency.as_deref() {
+            None => Ok(Urgency::Normal),
+            given => choice("urgency", given),
+        },
+    );
     let enterprise = input.enterprise.unwrap_or_default();
-    let enterprise_name = keep(&mut errors, required_text("enterprise.name", enterprise.name.as_deref(), NAME_MAX));
-    let credit_code = keep(&mut errors, match enterprise.credit_code.as_deref() {
-        None => Err(FieldError::new("enterprise.credit_code", "is required")),
-        Some(code) => CreditCode::parse(code).map_err(|e| FieldError::new("enterprise.credit_code", e.to_string())),
-    });
+    let enterprise_name = collect(
+        &mut errors,
+        required_text("enterprise.name", enterprise.name.as_deref(), NAME_MAX),
+    );
+    let credit_code = collect(
+        &mut errors,
+        match enterprise.credit_code.as_deref() {
+            None => Err(FieldError::new("enterprise.credit_code", "is required")),
+            Some(code) => CreditCode::parse(code)
+                .map_err(|e| FieldError::new("enterprise.credit_code", e.to_string())),
+        },
+    );
     let contact = input.contact.unwrap_or_default();
-    let contact_name = keep(&mut errors, required_text("contact.name", contact.name.as_deref(), NAME_MAX));
-    let contact_phone = keep(&mut errors, match contact.phone.as_deref() {
-        None => Err(FieldError::new("contact.phone", "is required")),
-        Some(p) => Phone::parse(p).map_err(|e| FieldError::new("contact.phone", e.to_string())),
-    });
-    let subject = keep(&mut errors, required_text("subject", input.subject.as_deref(), SUBJECT_MAX));
-    let description = keep(&mut errors, required_text("description", input.description.as_deref(), DESCRIPTION_MAX));
+    let contact_name = collect(
+        &mut errors,
+        required_text("contact.name", contact.name.as_deref(), NAME_MAX),
+    );
+    let contact_phone = collect(
+        &mut errors,
+        match contact.phone.as_deref() {
+            None => Err(FieldError::new("contact.phone", "is required")),
+            Some(p) => Phone::parse(p).map_err(|e| FieldError::new("contact.phone", e.to_string())),
+        },
+    );
+    let subject = collect(
+        &mut errors,
+        required_text("subject", input.subject.as_deref(), SUBJECT_MAX),
+    );
+    let description = collect(
+        &mut errors,
+        required_text("description", input.description.as_deref(), DESCRIPTION_MAX),
+    );
 
-    match (channel, category, urgency, enterprise_name, credit_code, contact_name, contact_phone, subject, description) {
+    match (
+        channel,
+        category,
+        urgency,
+        enterprise_name,
+        credit_code,
+        contact_name,
+        contact_phone,
+        subject,
+        description,
+    ) {
         (
             Some(channel),
             Some(category),
@@ -112,11 +146,10 @@ pub fn validate_new(input: &Value, actor: &Actor) -> Result<NewTicket, DomainErr
     }
 }
 
-fn keep<T>(errors: &mut Vec<FieldError>, r: Result<T, FieldError>) -> Option<T> {
-    r.map_err(|e| errors.push(e)).ok()
-}
-
-fn choice<T: std::str::FromStr<Err = String>>(field: &str, value: Option<&str>) -> Result<T, FieldError> {
+fn choice<T: std::str::FromStr<Err = String>>(
+    field: &str,
+    value: Option<&str>,
+) -> Result<T, FieldError> {
     match value {
         None => Err(FieldError::new(field, "is required")),
         Some(v) => v.parse().map_err(|m| FieldError::new(field, m)),
@@ -124,7 +157,13 @@ fn choice<T: std::str::FromStr<Err = String>>(field: &str, value: Option<&str>) 
 }
 
 /// The new ticket in `accepted` and its `create` event (version 1).
-pub fn create(new: NewTicket, id: TicketId, number: String, actor: &Actor, now: NaiveDateTime) -> Effects {
+pub fn create(
+    new: NewTicket,
+    id: TicketId,
+    number: String,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> Effects {
     let ticket = Ticket {
         id,
         number,

@@ -7,7 +7,9 @@ mod payload;
 
 pub use create::{NewTicket, create, validate_new};
 
-use super::ticket::{Actor, ExtensionRequest, Outcome, Role, Satisfaction, State, Ticket, TicketId};
+use super::ticket::{
+    Actor, ExtensionRequest, Outcome, Role, Satisfaction, State, Ticket, TicketId,
+};
 use super::{FieldError, from_json};
 use chrono::NaiveDateTime;
 use payload::*;
@@ -176,7 +178,11 @@ impl ActionKind {
         let text = |v: &Value| v.as_str().map(str::to_string);
         match self {
             ActionKind::Dispatch | ActionKind::Assign => {
-                let mut departments: Vec<String> = payload.get("department").and_then(text).into_iter().collect();
+                let mut departments: Vec<String> = payload
+                    .get("department")
+                    .and_then(text)
+                    .into_iter()
+                    .collect();
                 if let Some(co) = payload.get("co_departments").and_then(Value::as_array) {
                     departments.extend(co.iter().filter_map(text));
                 }
@@ -187,7 +193,10 @@ impl ActionKind {
             }
             ActionKind::Merge => Lookups {
                 departments: vec![],
-                ticket: payload.get("into").and_then(Value::as_str).and_then(|s| s.parse().ok()),
+                ticket: payload
+                    .get("into")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok()),
             },
             _ => Lookups::default(),
         }
@@ -280,7 +289,10 @@ pub fn apply(
         }
         ActionKind::DecideExtension => {
             let p = DecisionPayload::read(payload)?;
-            let asked = next.pending_extension.take().expect("checked by check_state_details");
+            let asked = next
+                .pending_extension
+                .take()
+                .expect("checked by check_state_details");
             json!({ "approve": p.approve, "note": p.note, "working_days": asked.working_days, "reason": asked.reason })
         }
         ActionKind::Supervise => {
@@ -341,7 +353,11 @@ pub fn apply(
 }
 
 /// The conflicts that depend on more than the state alone.
-fn check_state_details(ticket: &Ticket, action: ActionKind, party: Party) -> Result<(), DomainError> {
+fn check_state_details(
+    ticket: &Ticket,
+    action: ActionKind,
+    party: Party,
+) -> Result<(), DomainError> {
     let conflict = |m: &str| Err(DomainError::Conflict(m.to_string()));
     match action {
         ActionKind::RequestExtension if ticket.pending_extension.is_some() => {
@@ -351,7 +367,9 @@ fn check_state_details(ticket: &Ticket, action: ActionKind, party: Party) -> Res
             conflict("there is no pending extension request to decide")
         }
         // The lead department answers the enterprise only once the case is theirs (signed).
-        ActionKind::InterimReply if party == Party::LeadDepartment && ticket.state == State::Dispatched => {
+        ActionKind::InterimReply
+            if party == Party::LeadDepartment && ticket.state == State::Dispatched =>
+        {
             conflict("sign the ticket before replying to the enterprise")
         }
         _ => Ok(()),

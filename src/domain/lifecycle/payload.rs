@@ -39,12 +39,18 @@ impl DispatchPayload {
         let mut errors = vec![];
         let department = match self.department.as_deref().map(str::trim) {
             None | Some("") => {
-                errors.push(FieldError::new("department", "is required: the code of the lead department"));
+                errors.push(FieldError::new(
+                    "department",
+                    "is required: the code of the lead department",
+                ));
                 String::new()
             }
             Some(code) => {
                 if !known.departments.contains(code) {
-                    errors.push(FieldError::new("department", format!("unknown department '{code}'")));
+                    errors.push(FieldError::new(
+                        "department",
+                        format!("unknown department '{code}'"),
+                    ));
                 }
                 code.to_string()
             }
@@ -53,16 +59,23 @@ impl DispatchPayload {
         for (i, code) in self.co_departments.iter().map(|c| c.trim()).enumerate() {
             let field = format!("co_departments[{i}]");
             if !known.departments.contains(code) {
-                errors.push(FieldError::new(field, format!("unknown department '{code}'")));
+                errors.push(FieldError::new(
+                    field,
+                    format!("unknown department '{code}'"),
+                ));
             } else if code == department {
-                errors.push(FieldError::new(field, "the lead department cannot also co-handle"));
+                errors.push(FieldError::new(
+                    field,
+                    "the lead department cannot also co-handle",
+                ));
             } else if co_departments.iter().any(|c| c == code) {
                 errors.push(FieldError::new(field, format!("'{code}' is listed twice")));
             } else {
                 co_departments.push(code.to_string());
             }
         }
-        let note = optional_text("note", self.note.as_deref(), NOTE_MAX).map_err(|e| errors.push(e));
+        let note =
+            optional_text("note", self.note.as_deref(), NOTE_MAX).map_err(|e| errors.push(e));
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -158,7 +171,12 @@ impl SupervisePayload {
             None => None,
             Some(text) => {
                 let due = DateTime::parse_from_rfc3339(&text)
-                    .map_err(|_| FieldError::new("due", "must be an RFC 3339 time, e.g. 2026-12-04T17:30:00+08:00"))?
+                    .map_err(|_| {
+                        FieldError::new(
+                            "due",
+                            "must be an RFC 3339 time, e.g. 2026-12-04T17:30:00+08:00",
+                        )
+                    })?
                     .naive_utc();
                 if due <= now {
                     return Err(FieldError::new("due", "must be in the future"));
@@ -191,7 +209,10 @@ impl FeedbackPayload {
             .parse()
             .map_err(|m: String| FieldError::new("satisfaction", m))?;
         let comment = optional_text("comment", raw.comment.as_deref(), TEXT_MAX)?;
-        Ok(Feedback { satisfaction, comment })
+        Ok(Feedback {
+            satisfaction,
+            comment,
+        })
     }
 }
 
@@ -210,7 +231,11 @@ impl MergePayload {
     pub fn read(payload: &Value, this: TicketId, known: &Known) -> Result<Self, FieldError> {
         let raw: MergeInput = from_json(payload)?;
         let bad = |m: &str| FieldError::new("into", m);
-        let into: TicketId = raw.into.trim().parse().map_err(|_| bad("must be a ticket id"))?;
+        let into: TicketId = raw
+            .into
+            .trim()
+            .parse()
+            .map_err(|_| bad("must be a ticket id"))?;
         if into == this {
             return Err(bad("a ticket cannot be merged into itself"));
         }

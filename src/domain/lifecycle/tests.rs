@@ -25,10 +25,21 @@ merge             | accepted dispatched                                         
 comment           | accepted dispatched handling supervised coordinating replied feedback | =        | operator supervisor lead co
 ";
 
-const PARTIES: [&str; 7] = ["operator", "supervisor", "admin", "lead", "co", "other", "system"];
+const PARTIES: [&str; 7] = [
+    "operator",
+    "supervisor",
+    "admin",
+    "lead",
+    "co",
+    "other",
+    "system",
+];
 
 fn at(h: u32) -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap().and_hms_opt(h, 0, 0).unwrap()
+    NaiveDate::from_ymd_opt(2026, 3, 2)
+        .unwrap()
+        .and_hms_opt(h, 0, 0)
+        .unwrap()
 }
 
 pub(crate) fn ticket_in(state: State) -> Ticket {
@@ -52,7 +63,11 @@ pub(crate) fn ticket_in(state: State) -> Ticket {
         subject: "施工许可审批超时".into(),
         description: "已提交材料二十个工作日未获答复".into(),
         lead_department: has_lead.then(|| "shijian".to_string()),
-        co_departments: if has_lead { vec!["sifa".into()] } else { vec![] },
+        co_departments: if has_lead {
+            vec!["sifa".into()]
+        } else {
+            vec![]
+        },
         pending_extension: None,
         merged_into: None,
         reopen_count: 0,
@@ -78,12 +93,16 @@ fn actor(party: &str) -> Actor {
 
 fn valid_payload(action: ActionKind, merge_target: TicketId) -> Value {
     match action {
-        ActionKind::Dispatch | ActionKind::Assign => json!({"department": "jianshe", "co_departments": ["sifa"]}),
+        ActionKind::Dispatch | ActionKind::Assign => {
+            json!({"department": "jianshe", "co_departments": ["sifa"]})
+        }
         ActionKind::Return | ActionKind::Coordinate | ActionKind::Reject | ActionKind::Withdraw => {
             json!({"reason": "不属于本单位职责"})
         }
         ActionKind::Sign | ActionKind::Archive => json!({}),
-        ActionKind::InterimReply | ActionKind::Reply | ActionKind::Comment => json!({"content": "已联系企业"}),
+        ActionKind::InterimReply | ActionKind::Reply | ActionKind::Comment => {
+            json!({"content": "已联系企业"})
+        }
         ActionKind::RequestExtension => json!({"working_days": 5, "reason": "需现场核查"}),
         ActionKind::DecideExtension => json!({"approve": true, "note": "同意"}),
         ActionKind::Supervise => json!({"note": "请加快办理"}),
@@ -94,7 +113,9 @@ fn valid_payload(action: ActionKind, merge_target: TicketId) -> Value {
 
 fn known(merge_target: TicketId) -> Known {
     Known {
-        departments: ["shijian", "sifa", "jianshe", "renshe"].map(String::from).into(),
+        departments: ["shijian", "sifa", "jianshe", "renshe"]
+            .map(String::from)
+            .into(),
         tickets: [(merge_target, State::Handling)].into(),
     }
 }
@@ -115,7 +136,11 @@ fn expected(action: &str, state: State, party: &str, lead_exists: bool) -> Cell 
         .unwrap_or_else(|| panic!("{action} missing from TABLE"));
     let who: Vec<&str> = row[3].split_whitespace().collect();
     // With no lead department yet, a department user is just some department.
-    let party = if !lead_exists && (party == "lead" || party == "co") { "other" } else { party };
+    let party = if !lead_exists && (party == "lead" || party == "co") {
+        "other"
+    } else {
+        party
+    };
     if !who.contains(&party) {
         return Cell::Forbidden;
     }
@@ -166,7 +191,12 @@ fn every_cell_of_the_table() {
                     Err(DomainError::Conflict(_)) => Cell::Conflict,
                     Err(other) => panic!("{state} × {action} × {party}: unexpected {other:?}"),
                 };
-                let want = expected(action.as_str(), state, party, ticket.lead_department.is_some());
+                let want = expected(
+                    action.as_str(),
+                    state,
+                    party,
+                    ticket.lead_department.is_some(),
+                );
                 assert_eq!(got, want, "{state} × {action} × {party}");
                 cells += 1;
             }
@@ -175,7 +205,12 @@ fn every_cell_of_the_table() {
     assert_eq!(cells, 8 * 16 * 7);
 }
 
-fn run(ticket: &Ticket, action: ActionKind, payload: Value, party: &str) -> Result<Effects, DomainError> {
+fn run(
+    ticket: &Ticket,
+    action: ActionKind,
+    payload: Value,
+    party: &str,
+) -> Result<Effects, DomainError> {
     let target = TicketId::new();
     let request = Request {
         action,
@@ -195,7 +230,10 @@ fn archiving_actions_set_the_outcome() {
     for (state, action, outcome) in cases {
         let payload = valid_payload(action, TicketId::new());
         let e = run(&ticket_in(state), action, payload, "operator").unwrap();
-        assert_eq!((e.ticket.state, e.ticket.outcome), (State::Archived, Some(outcome)));
+        assert_eq!(
+            (e.ticket.state, e.ticket.outcome),
+            (State::Archived, Some(outcome))
+        );
     }
     let target = TicketId::new();
     let payload = valid_payload(ActionKind::Merge, target);
@@ -204,7 +242,14 @@ fn archiving_actions_set_the_outcome() {
         payload: &payload,
         if_match: None,
     };
-    let e = apply(&ticket_in(State::Accepted), &request, &actor("operator"), at(11), &known(target)).unwrap();
+    let e = apply(
+        &ticket_in(State::Accepted),
+        &request,
+        &actor("operator"),
+        at(11),
+        &known(target),
+    )
+    .unwrap();
     assert_eq!(e.ticket.outcome, Some(Outcome::Merged));
     assert_eq!(e.ticket.merged_into, Some(target));
 }
@@ -228,12 +273,21 @@ fn dissatisfied_feedback_reopens() {
         "operator",
     )
     .unwrap();
-    assert_eq!((basically.ticket.state, basically.ticket.reopen_count), (State::Feedback, 0));
+    assert_eq!(
+        (basically.ticket.state, basically.ticket.reopen_count),
+        (State::Feedback, 0)
+    );
 }
 
 #[test]
 fn return_and_assign_move_the_case_between_departments() {
-    let returned = run(&ticket_in(State::Dispatched), ActionKind::Return, json!({"reason": "非本单位职责"}), "lead").unwrap();
+    let returned = run(
+        &ticket_in(State::Dispatched),
+        ActionKind::Return,
+        json!({"reason": "非本单位职责"}),
+        "lead",
+    )
+    .unwrap();
     assert_eq!(returned.ticket.lead_department, None);
     assert!(returned.ticket.co_departments.is_empty());
 
@@ -259,7 +313,10 @@ fn one_extension_request_at_a_time() {
     )
     .unwrap();
     let pending = asked.ticket.pending_extension.clone().unwrap();
-    assert_eq!((pending.working_days, pending.requested_by.as_str()), (5, "shijian"));
+    assert_eq!(
+        (pending.working_days, pending.requested_by.as_str()),
+        (5, "shijian")
+    );
 
     let again = run(
         &asked.ticket,
@@ -269,12 +326,23 @@ fn one_extension_request_at_a_time() {
     );
     assert!(matches!(again, Err(DomainError::Conflict(_))));
 
-    let decided = run(&asked.ticket, ActionKind::DecideExtension, json!({"approve": false}), "supervisor").unwrap();
+    let decided = run(
+        &asked.ticket,
+        ActionKind::DecideExtension,
+        json!({"approve": false}),
+        "supervisor",
+    )
+    .unwrap();
     assert_eq!(decided.ticket.pending_extension, None);
     assert_eq!(decided.event.payload["working_days"], 5);
     assert_eq!(decided.event.payload["approve"], false);
 
-    let nothing_to_decide = run(&decided.ticket, ActionKind::DecideExtension, json!({"approve": true}), "supervisor");
+    let nothing_to_decide = run(
+        &decided.ticket,
+        ActionKind::DecideExtension,
+        json!({"approve": true}),
+        "supervisor",
+    );
     assert!(matches!(nothing_to_decide, Err(DomainError::Conflict(_))));
 }
 
@@ -287,9 +355,21 @@ fn a_pending_request_lapses_when_the_case_leaves_handling() {
         requested_by: "shijian".into(),
         requested_at: at(10),
     });
-    let replied = run(&ticket, ActionKind::Reply, json!({"content": "已办结"}), "lead").unwrap();
+    let replied = run(
+        &ticket,
+        ActionKind::Reply,
+        json!({"content": "已办结"}),
+        "lead",
+    )
+    .unwrap();
     assert_eq!(replied.ticket.pending_extension, None);
-    let supervised = run(&ticket, ActionKind::Supervise, json!({"note": "督办"}), "supervisor").unwrap();
+    let supervised = run(
+        &ticket,
+        ActionKind::Supervise,
+        json!({"note": "督办"}),
+        "supervisor",
+    )
+    .unwrap();
     assert!(supervised.ticket.pending_extension.is_some());
 }
 
@@ -305,18 +385,31 @@ fn checks_come_in_the_contract_order() {
         apply(&ticket, &request, &actor(party), at(11), &Known::default())
     };
     // 403 before 412: a department may never sign an unassigned case, whatever version it saw.
-    assert!(matches!(stale_and_wrong("lead", json!({}), ActionKind::Sign), Err(DomainError::Forbidden(_))));
+    assert!(matches!(
+        stale_and_wrong("lead", json!({}), ActionKind::Sign),
+        Err(DomainError::Forbidden(_))
+    ));
     // 412 before 409: an operator may archive, but saw an old version of a case not yet archivable.
     assert_eq!(
         stale_and_wrong("operator", json!({}), ActionKind::Archive),
-        Err(DomainError::Stale { expected: 1, current: 3 })
+        Err(DomainError::Stale {
+            expected: 1,
+            current: 3
+        })
     );
     // 409 before 422: a bad payload for an action the state does not allow.
     let r = run(&ticket, ActionKind::Archive, json!({"oops": 1}), "operator");
     assert!(matches!(r, Err(DomainError::Conflict(_))));
     // 422 with the field named.
-    let r = run(&ticket, ActionKind::Dispatch, json!({"department": "nowhere", "co_departments": ["sifa", "sifa"]}), "operator");
-    let Err(DomainError::Invalid(errors)) = r else { panic!("{r:?}") };
+    let r = run(
+        &ticket,
+        ActionKind::Dispatch,
+        json!({"department": "nowhere", "co_departments": ["sifa", "sifa"]}),
+        "operator",
+    );
+    let Err(DomainError::Invalid(errors)) = r else {
+        panic!("{r:?}")
+    };
     let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["department", "co_departments[1]"]);
 }
@@ -328,28 +421,66 @@ fn payload_errors_name_the_field() {
         (ActionKind::Reply, json!({}), "content"),
         (ActionKind::Reply, json!({"content": "   "}), "content"),
         (ActionKind::Reply, json!({"content": 5}), "content"),
-        (ActionKind::Reply, json!({"content": "x", "extra": true}), "extra"),
-        (ActionKind::RequestExtension, json!({"working_days": 0, "reason": "r"}), "working_days"),
-        (ActionKind::RequestExtension, json!({"working_days": "3", "reason": "r"}), "working_days"),
-        (ActionKind::RequestExtension, json!({"working_days": 3}), "reason"),
+        (
+            ActionKind::Reply,
+            json!({"content": "x", "extra": true}),
+            "extra",
+        ),
+        (
+            ActionKind::RequestExtension,
+            json!({"working_days": 0, "reason": "r"}),
+            "working_days",
+        ),
+        (
+            ActionKind::RequestExtension,
+            json!({"working_days": "3", "reason": "r"}),
+            "working_days",
+        ),
+        (
+            ActionKind::RequestExtension,
+            json!({"working_days": 3}),
+            "reason",
+        ),
         (ActionKind::Coordinate, json!([]), "body"),
     ];
     for (action, payload, field) in cases {
         let r = run(&handling, action, payload.clone(), "lead");
-        let Err(DomainError::Invalid(errors)) = &r else { panic!("{action} {payload}: {r:?}") };
+        let Err(DomainError::Invalid(errors)) = &r else {
+            panic!("{action} {payload}: {r:?}")
+        };
         assert_eq!(errors[0].field, field, "{action} {payload}: {errors:?}");
     }
-    let r = run(&ticket_in(State::Replied), ActionKind::Feedback, json!({"satisfaction": "happy"}), "operator");
-    let Err(DomainError::Invalid(errors)) = r else { panic!() };
+    let r = run(
+        &ticket_in(State::Replied),
+        ActionKind::Feedback,
+        json!({"satisfaction": "happy"}),
+        "operator",
+    );
+    let Err(DomainError::Invalid(errors)) = r else {
+        panic!()
+    };
     assert_eq!(errors[0].field, "satisfaction");
-    assert!(errors[0].message.contains("basically_satisfied"), "{}", errors[0].message);
+    assert!(
+        errors[0].message.contains("basically_satisfied"),
+        "{}",
+        errors[0].message
+    );
 }
 
 #[test]
 fn supervise_due_must_be_a_future_time() {
     let handling = ticket_in(State::Handling);
-    for (due, ok) in [("2026-03-05T17:30:00+08:00", true), ("2026-03-01T17:30:00+08:00", false), ("tomorrow", false)] {
-        let r = run(&handling, ActionKind::Supervise, json!({"note": "督办", "due": due}), "supervisor");
+    for (due, ok) in [
+        ("2026-03-05T17:30:00+08:00", true),
+        ("2026-03-01T17:30:00+08:00", false),
+        ("tomorrow", false),
+    ] {
+        let r = run(
+            &handling,
+            ActionKind::Supervise,
+            json!({"note": "督办", "due": due}),
+            "supervisor",
+        );
         assert_eq!(r.is_ok(), ok, "{due}: {r:?}");
     }
     let system = run(&handling, ActionKind::Supervise, json!({}), "system").unwrap();
@@ -366,7 +497,12 @@ fn merge_target_must_be_another_live_ticket() {
         departments: Default::default(),
         tickets: [(archived, State::Archived)].into(),
     };
-    for into in [ticket.id.to_string(), archived.to_string(), TicketId::new().to_string(), "XL-1".into()] {
+    for into in [
+        ticket.id.to_string(),
+        archived.to_string(),
+        TicketId::new().to_string(),
+        "XL-1".into(),
+    ] {
         let payload = json!({ "into": into });
         let request = Request {
             action: ActionKind::Merge,
@@ -374,7 +510,10 @@ fn merge_target_must_be_another_live_ticket() {
             if_match: None,
         };
         let r = apply(&ticket, &request, &actor("operator"), at(11), &known);
-        assert!(matches!(r, Err(DomainError::Invalid(ref e)) if e[0].field == "into"), "{into}: {r:?}");
+        assert!(
+            matches!(r, Err(DomainError::Invalid(ref e)) if e[0].field == "into"),
+            "{into}: {r:?}"
+        );
     }
 }
 
@@ -383,8 +522,16 @@ fn lookups_name_what_the_payload_refers_to() {
     let l = ActionKind::Dispatch.lookups(&json!({"department": "a", "co_departments": ["b", 3]}));
     assert_eq!(l.departments, ["a", "b"]);
     let id = TicketId::new();
-    assert_eq!(ActionKind::Merge.lookups(&json!({"into": id.to_string()})).ticket, Some(id));
-    assert_eq!(ActionKind::Sign.lookups(&json!({"department": "a"})), Lookups::default());
+    assert_eq!(
+        ActionKind::Merge
+            .lookups(&json!({"into": id.to_string()}))
+            .ticket,
+        Some(id)
+    );
+    assert_eq!(
+        ActionKind::Sign.lookups(&json!({"department": "a"})),
+        Lookups::default()
+    );
 }
 
 mod create_tests {
@@ -402,18 +549,33 @@ mod create_tests {
     #[test]
     fn only_operators_create() {
         for party in ["supervisor", "admin", "lead", "system"] {
-            assert!(matches!(validate_new(&input(), &actor(party)), Err(DomainError::Forbidden(_))), "{party}");
+            assert!(
+                matches!(
+                    validate_new(&input(), &actor(party)),
+                    Err(DomainError::Forbidden(_))
+                ),
+                "{party}"
+            );
         }
     }
 
     #[test]
     fn a_valid_complaint_becomes_an_accepted_ticket() {
         let new = validate_new(&input(), &actor("operator")).unwrap();
-        let e = create(new, TicketId::new(), "XL-2026-000001".into(), &actor("operator"), at(9));
+        let e = create(
+            new,
+            TicketId::new(),
+            "XL-2026-000001".into(),
+            &actor("operator"),
+            at(9),
+        );
         assert_eq!((e.ticket.state, e.ticket.version), (State::Accepted, 1));
         assert_eq!(e.ticket.enterprise.credit_code, "91350100M000100Y43");
         assert_eq!(e.ticket.contact.phone, "13800138000");
-        assert_eq!((e.event.action.as_str(), e.event.from_state), ("create", None));
+        assert_eq!(
+            (e.event.action.as_str(), e.event.from_state),
+            ("create", None)
+        );
         assert!(e.event.payload.get("contact").is_none());
     }
 
@@ -425,11 +587,19 @@ mod create_tests {
             "contact": {"name": "张三", "phone": "12345"},
             "subject": "s"
         });
-        let Err(DomainError::Invalid(errors)) = validate_new(&bad, &actor("operator")) else { panic!() };
+        let Err(DomainError::Invalid(errors)) = validate_new(&bad, &actor("operator")) else {
+            panic!()
+        };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["channel", "enterprise.name", "enterprise.credit_code", "contact.phone", "description"]
+            [
+                "channel",
+                "enterprise.name",
+                "enterprise.credit_code",
+                "contact.phone",
+                "description"
+            ]
         );
     }
 
@@ -437,11 +607,15 @@ mod create_tests {
     fn wrong_types_and_unknown_fields_name_the_path() {
         let mut wrong = input();
         wrong["enterprise"]["credit_code"] = json!(91350100);
-        let Err(DomainError::Invalid(e)) = validate_new(&wrong, &actor("operator")) else { panic!() };
+        let Err(DomainError::Invalid(e)) = validate_new(&wrong, &actor("operator")) else {
+            panic!()
+        };
         assert_eq!(e[0].field, "enterprise.credit_code");
         let mut extra = input();
         extra["contact"]["wechat"] = json!("zs");
-        let Err(DomainError::Invalid(e)) = validate_new(&extra, &actor("operator")) else { panic!() };
+        let Err(DomainError::Invalid(e)) = validate_new(&extra, &actor("operator")) else {
+            panic!()
+        };
         assert_eq!(e[0].field, "contact.wechat");
     }
 }

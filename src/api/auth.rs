@@ -1,0 +1,97 @@
+//! Who is calling: the bearer-token extractor every endpoint takes first (so a bad token is a 401
+//! before anything else), and `POST /auth/token` to trade a password for a token.
+
+use super::problem::Problem;
+use super::{AppState, body, db};
+use crate::auth::{self, AuthError};
+use crate::domain::ticket::{Actor, Role};
+use crate::store::users;
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+use std::future::{Ready, ready};
+
+/// The caller, from a valid `Authorization: Bearer` token.
+pub struct Identity(pub Actor);
+
+impl FromRequest for Identity {
+    type Error = Problem;
+    type Future = Ready<Result<Self, Problem>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .expect("AppState is registered");
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim);
+        ready(match token {
+            None | Some("") => Err(AuthError::Missing.into()),
+            Some(token) => state
+                .tokens
+                .verify(token)
+                .map(Identity)
+                .map_err(Problem::from),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/v1/auth/token` {username, password} → {access_token, token_type, expires_in}.
+pub async fn token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, Problem> {
+    let value = body::json(&req, payload, state.body_limit, None).await?;
+    let credentials: Credentials =
+        crate::domain::from_json(&value).map_err(|e| Problem::invalid(vec![e]))?;
+    let username = credentials.username.trim().to_string();
+    let user = db(&state, move |conn| {
+        let user = users::find_by_username(conn, &username)?.filter(|u| u.active);
+        // Verified even for an unknown user, so that timing does not tell which names exist.
+        let ok = auth::verify_password(
+            user.as_ref().and_then(|u| u.password_hash.as_deref()),
+            &credentials.password,
+        );
+        Ok(user.filter(|_| ok))
+    })
+    .await?;
+    let Some(user) = user else {
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "wrong username or password",
+        ));
+    };
+    let role: Role = user.role.parse().map_err(|_| Problem::internal())?;
+    let now = chrono::Utc::now().timestamp();
+    let token = state.tokens.issue(
+        &user.username,
+        role,
+        user.department_code.as_deref(),
+        now,
+        None,
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": state.tokens.ttl_seconds(),
+        })))
+}

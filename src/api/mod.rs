@@ -1,0 +1,75 @@
+//! The HTTP API under `/api/v1`: thin handlers, one file per resource. They parse, call a service
+//! off the async executor, and shape the answer; decisions are made in the domain.
+
+pub mod auth;
+pub mod body;
+pub mod departments;
+pub mod problem;
+pub mod tickets;
+pub mod views;
+
+use crate::auth::Tokens;
+use crate::service::{ServiceError, Settings};
+use crate::store::{DbConn, Pool, StoreError};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use problem::Problem;
+
+/// What every handler shares; built once, outside the server's worker factory.
+pub struct AppState {
+    pub pool: Pool,
+    pub tokens: Tokens,
+    pub settings: Settings,
+    pub body_limit: usize,
+}
+
+/// Runs blocking database work on actix's blocking pool, with a connection from the pool.
+pub async fn db<T, F>(state: &AppState, f: F) -> Result<T, Problem>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, ServiceError> + Send + 'static,
+{
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool.get().map_err(StoreError::from)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|_| Problem::internal())?
+    .map_err(Problem::from)
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .route("/auth/token", web::post().to(auth::token))
+            .route("/tickets", web::post().to(tickets::create))
+            .route("/tickets", web::get().to(tickets::list))
+            .route("/tickets/{id}", web::get().to(tickets::get))
+            .route(
+                "/tickets/{id}/actions/{action}",
+                web::post().to(tickets::act),
+            )
+            .route("/tickets/{id}/events", web::get().to(tickets::events))
+            .route("/departments", web::get().to(departments::list)),
+    )
+    .route("/healthz", web::get().to(healthz))
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| Problem::field("query", e.to_string()).into()),
+    )
+    .default_service(web::to(not_found));
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such endpoint: {}", req.path()),
+    )
+    .error_response()
+}

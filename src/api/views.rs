@@ -1,0 +1,196 @@
+//! What the API shows: tickets (with a 举报 reporter masked for departments), events, pages with
+//! opaque cursors, and times in the configured zone (`+08:00`).
+
+use super::problem::Problem;
+use crate::domain::Phone;
+use crate::domain::lifecycle::Event;
+use crate::domain::ticket::{Actor, Category, Role, Ticket};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{NaiveDateTime, SecondsFormat, TimeZone};
+use chrono_tz::Tz;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+pub const DEFAULT_LIMIT: i64 = 20;
+pub const MAX_LIMIT: i64 = 100;
+
+/// An RFC 3339 time in the configured zone.
+pub fn timestamp(at: NaiveDateTime, tz: Tz) -> String {
+    tz.from_utc_datetime(&at)
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The ticket as `viewer` may see it.
+pub fn ticket(t: &Ticket, viewer: &Actor, tz: Tz) -> Value {
+    let confidential = t.category == Category::Report && viewer.role() == Some(Role::Department);
+    let (contact_name, contact_phone) = if confidential {
+        (mask_name(&t.contact.name), Phone::masked(&t.contact.phone))
+    } else {
+        (t.contact.name.clone(), t.contact.phone.clone())
+    };
+    json!({
+        "id": t.id,
+        "number": t.number,
+        "state": t.state,
+        "outcome": t.outcome,
+        "channel": t.channel,
+        "category": t.category,
+        "urgency": t.urgency,
+        "enterprise": {"name": t.enterprise.name, "credit_code": t.enterprise.credit_code},
+        "contact": {"name": contact_name, "phone": contact_phone},
+        "subject": t.subject,
+        "description": t.description,
+        "lead_department": t.lead_department,
+        "co_departments": t.co_departments,
+        "pending_extension": t.pending_extension.as_ref().map(|p| json!({
+            "working_days": p.working_days,
+            "reason": p.reason,
+            "requested_by": p.requested_by,
+            "requested_at": timestamp(p.requested_at, tz),
+        })),
+        "merged_into": t.merged_into,
+        "reopen_count": t.reopen_count,
+        "version": t.version,
+        "created_at": timestamp(t.created_at, tz),
+        "updated_at": timestamp(t.updated_at, tz),
+    })
+}
+
+/// 张三 → 张*, 欧阳娜娜 → 欧***.
+fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => format!("{first}{}", "*".repeat(chars.count().max(1))),
+        None => String::new(),
+    }
+}
+
+pub fn event(id: &str, seq: i64, e: &Event, tz: Tz) -> Value {
+    let actor = match &e.actor {
+        Actor::User {
+            username,
+            role,
+            department,
+        } => json!({"kind": "user", "username": username, "role": role, "department": department}),
+        Actor::System => {
+            json!({"kind": "system", "username": null, "role": null, "department": null})
+        }
+    };
+    json!({
+        "id": id,
+        "seq": seq,
+        "action": e.action,
+        "actor": actor,
+        "from_state": e.from_state,
+        "to_state": e.to_state,
+        "at": timestamp(e.at, tz),
+        "level": e.level,
+        "payload": e.payload,
+    })
+}
+
+/// `{"items": [...], "next_cursor": ...}`. `rows` holds up to `limit + 1` rows: one more than
+/// the page, which tells whether there is a next page.
+#[derive(Serialize)]
+pub struct Page<T: Serialize> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T: Serialize> Page<T> {
+    /// `key` gives the cursor of a row, `view` what is shown of it.
+    pub fn of<R>(
+        mut rows: Vec<R>,
+        limit: i64,
+        key: impl Fn(&R) -> String,
+        view: impl FnMut(R) -> T,
+    ) -> Page<T> {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|r| Cursor::encode(&key(r)))
+        } else {
+            None
+        };
+        Page {
+            items: rows.into_iter().map(view).collect(),
+            next_cursor,
+        }
+    }
+}
+
+impl Page<()> {
+    /// `?limit=`: 1 to 100, 20 when absent.
+    pub fn limit(value: Option<&str>) -> Result<i64, Problem> {
+        match value {
+            None => Ok(DEFAULT_LIMIT),
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    Problem::field(
+                        "limit",
+                        format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                    )
+                }),
+        }
+    }
+}
+
+/// An opaque cursor: the key of the last row of the page, base64url.
+pub struct Cursor;
+
+impl Cursor {
+    pub fn encode(key: &str) -> String {
+        URL_SAFE_NO_PAD.encode(key)
+    }
+
+    pub fn decode(cursor: &str) -> Result<String, Problem> {
+        URL_SAFE_NO_PAD
+            .decode(cursor.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| Problem::field("cursor", "is not a cursor this API handed out"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_masked_after_the_first_character() {
+        assert_eq!(mask_name("张三"), "张*");
+        assert_eq!(mask_name("欧阳娜娜"), "欧***");
+        assert_eq!(mask_name("李"), "李*");
+    }
+
+    #[test]
+    fn pages_hand_out_a_cursor_only_when_there_is_more() {
+        let page = Page::of(vec![5, 4, 3], 2, |r| r.to_string(), |r| r);
+        assert_eq!(page.items, [5, 4]);
+        assert_eq!(
+            Cursor::decode(page.next_cursor.as_deref().unwrap())
+                .ok()
+                .as_deref(),
+            Some("4")
+        );
+        let last = Page::of(vec![2, 1], 2, |r| r.to_string(), |r| r);
+        assert_eq!(last.next_cursor, None);
+    }
+
+    #[test]
+    fn times_carry_the_zone_offset() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 28)
+            .unwrap()
+            .and_hms_opt(1, 2, 3)
+            .unwrap();
+        assert_eq!(
+            timestamp(at, chrono_tz::Asia::Shanghai),
+            "2026-11-28T09:02:03.000+08:00"
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! Putting the service together: the shared state (pool, tokens, settings) and the HTTP server.
+
+use crate::api::{self, AppState};
+use crate::auth::Tokens;
+use crate::config::Config;
+use crate::service::Settings;
+use crate::store::{self, conn};
+use actix_web::dev::Server;
+use actix_web::middleware::Logger;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use std::net::TcpListener;
+
+pub fn settings(config: &Config) -> anyhow::Result<Settings> {
+    Ok(Settings {
+        number_prefix: config.app.number_prefix.clone(),
+        timezone: config.timezone()?,
+        idempotency_ttl: elapsed(config.http.idempotency_ttl),
+    })
+}
+
+/// The elapsed length of a duration that `Config::validate` has checked is elapsed time.
+pub fn elapsed(d: crate::domain::duration::Duration) -> chrono::Duration {
+    d.as_elapsed().expect("checked by Config::validate")
+}
+
+/// Opens the pool, and migrates when `database.migrate_on_start` says so.
+pub fn pool(config: &Config) -> anyhow::Result<store::Pool> {
+    let db = &config.database;
+    let pool = conn::pool(
+        &db.url,
+        db.pool_size,
+        elapsed(db.pool_timeout).to_std()?,
+        elapsed(db.busy_timeout).to_std()?,
+    )
+    .with_context(|| format!("opening {}", crate::config::redact_url(&db.url)))?;
+    if db.migrate_on_start {
+        let ran = conn::migrate(&mut *pool.get()?)?;
+        if ran > 0 {
+            tracing::info!(migrations = ran, "database migrated");
+        }
+    }
+    Ok(pool)
+}
+
+pub fn state(config: &Config, pool: store::Pool) -> anyhow::Result<AppState> {
+    Ok(AppState {
+        pool,
+        tokens: Tokens::new(
+            config.auth.jwt_secret.expose(),
+            elapsed(config.auth.token_ttl),
+        ),
+        settings: settings(config)?,
+        body_limit: config.http.body_limit,
+    })
+}
+
+/// The HTTP server on `listener`; it runs when the returned `Server` is awaited.
+pub fn run(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    workers: usize,
+) -> std::io::Result<Server> {
+    let workers = if workers == 0 {
+        std::thread::available_parallelism().map_or(2, usize::from)
+    } else {
+        workers
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            // The path only: query strings can carry search text about people.
+            .wrap(
+                Logger::new("%{method}xi %U %s %Dms")
+                    .custom_request_replace("method", |req| req.method().to_string()),
+            )
+            .app_data(state.clone())
+            .configure(api::routes)
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

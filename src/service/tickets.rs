@@ -1,0 +1,171 @@
+//! Creating, reading and acting on tickets.
+
+use super::{ServiceError, Settings};
+use crate::domain::lifecycle::{self, ActionKind, Known, Request};
+use crate::domain::ticket::{Actor, Role, Ticket, TicketId};
+use crate::store::conn::{self, DbConn};
+use crate::store::idempotency::{self, KeyRow};
+use crate::store::tickets::{self as repo, EventRow, Filter};
+use crate::store::{StoreError, departments};
+use chrono::{Datelike, NaiveDateTime, TimeZone, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The answer to a create: a new ticket, or the response remembered for its `Idempotency-Key`.
+#[derive(Debug)]
+pub enum Created {
+    New { ticket: Box<Ticket>, body: Value },
+    Replayed { status: u16, body: Value },
+}
+
+/// Logs a complaint (受理). With a key, the response is remembered in the same transaction, and a
+/// retry with the same body gets it back instead of a second ticket.
+pub fn create(
+    conn: &mut DbConn,
+    settings: &Settings,
+    actor: &Actor,
+    input: &Value,
+    key: Option<&str>,
+    now: NaiveDateTime,
+    render: &dyn Fn(&Ticket) -> Value,
+) -> Result<Created, ServiceError> {
+    let new = lifecycle::validate_new(input, actor)?;
+    let username = actor.username().unwrap_or("system");
+    let hash = request_hash(input);
+    // A concurrent request with the same key can win the race to store it (PostgreSQL): then
+    // this transaction rolls back and the next round replays the winner's response.
+    for _ in 0..3 {
+        let outcome = conn::write(conn, |c| -> Result<Created, ServiceError> {
+            if let Some(key) = key {
+                match idempotency::find(c, username, key)? {
+                    Some(row) if row.created_at >= now - settings.idempotency_ttl => {
+                        if row.request_hash != hash {
+                            return Err(ServiceError::KeyReused);
+                        }
+                        let body = serde_json::from_str(&row.response_body)
+                            .map_err(|_| StoreError::Corrupt(format!("idempotency key {key}")))?;
+                        return Ok(Created::Replayed {
+                            status: row.response_status as u16,
+                            body,
+                        });
+                    }
+                    Some(_) => idempotency::forget(c, username, key)?,
+                    None => {}
+                }
+            }
+            let year = settings.timezone.from_utc_datetime(&now).year();
+            let serial = repo::next_number(c, year)?;
+            let number = format!("{}-{year}-{serial:06}", settings.number_prefix);
+            let effects = lifecycle::create(new.clone(), TicketId::new(), number, actor, now);
+            repo::insert(c, &effects)?;
+            let body = render(&effects.ticket);
+            if let Some(key) = key {
+                let row = KeyRow {
+                    username: username.to_string(),
+                    key: key.to_string(),
+                    request_hash: hash.clone(),
+                    response_status: 201,
+                    response_body: body.to_string(),
+                    ticket_id: Some(effects.ticket.id.to_string()),
+                    created_at: now,
+                };
+                if !idempotency::insert(c, &row)? {
+                    return Err(ServiceError::Store(StoreError::Concurrent));
+                }
+            }
+            Ok(Created::New {
+                ticket: Box::new(effects.ticket),
+                body,
+            })
+        });
+        match outcome {
+            Err(ServiceError::Store(StoreError::Concurrent)) if key.is_some() => continue,
+            other => return other,
+        }
+    }
+    Err(StoreError::Unavailable("idempotency key contended".into()).into())
+}
+
+/// SHA-256 of the request body in canonical form (object keys sorted, no whitespace).
+fn request_hash(input: &Value) -> String {
+    let digest = Sha256::digest(input.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One action on one ticket, decided by `lifecycle::apply` and written with its event in one
+/// transaction. The ticket row stays locked from the read to the write.
+pub fn act(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: TicketId,
+    action: ActionKind,
+    payload: &Value,
+    if_match: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<Ticket, ServiceError> {
+    conn::write(conn, |c| {
+        let ticket = repo::find_for_update(c, id)?
+            .filter(|t| visible(t, actor))
+            .ok_or(ServiceError::NotFound)?;
+        let lookups = action.lookups(payload);
+        let known = Known {
+            departments: departments::existing(c, &lookups.departments)?,
+            tickets: repo::states(c, lookups.ticket.as_slice())?,
+        };
+        let request = Request {
+            action,
+            payload,
+            if_match,
+        };
+        let effects = lifecycle::apply(&ticket, &request, actor, now, &known)?;
+        repo::write_effects(c, &ticket, &effects)?;
+        Ok(effects.ticket)
+    })
+}
+
+pub fn get(conn: &mut DbConn, actor: &Actor, id: TicketId) -> Result<Ticket, ServiceError> {
+    repo::find(conn, id)?
+        .filter(|t| visible(t, actor))
+        .ok_or(ServiceError::NotFound)
+}
+
+/// A page of tickets; a department sees only those it leads or co-handles.
+pub fn list(
+    conn: &mut DbConn,
+    actor: &Actor,
+    mut filter: Filter,
+) -> Result<Vec<Ticket>, ServiceError> {
+    if actor.role() == Some(Role::Department) {
+        filter.visible_to = actor.department().map(str::to_string);
+    }
+    Ok(repo::list(conn, &filter)?)
+}
+
+pub fn events(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: TicketId,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>, ServiceError> {
+    get(conn, actor, id)?;
+    Ok(repo::events(conn, id, after, limit)?)
+}
+
+/// Departments see the tickets they lead or co-handle now; everyone else sees every ticket.
+pub fn visible(ticket: &Ticket, actor: &Actor) -> bool {
+    match (actor.role(), actor.department()) {
+        (Some(Role::Department), Some(d)) => ticket.involves(d),
+        (Some(Role::Department), None) => false,
+        _ => true,
+    }
+}
+
+/// Forgets the idempotency keys older than their configured lifetime.
+pub fn purge_idempotency_keys(
+    conn: &mut DbConn,
+    settings: &Settings,
+) -> Result<usize, ServiceError> {
+    let before = Utc::now().naive_utc() - settings.idempotency_ttl;
+    Ok(idempotency::purge(conn, before)?)
+}
