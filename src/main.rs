@@ -223,6 +223,10 @@ fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
             );
         }
     }
-    actix_web::rt::System::new().block_on(server::run(state, listener, config.http.workers)?)?;
+    let workers = config.http.workers;
+    actix_web::rt::System::new().block_on(async move {
+        actix_web::rt::spawn(server::housekeeping(state.clone()));
+        server::run(state, listener, workers)?.await
+    })?;
     Ok(())
 }

@@ -81,3 +81,18 @@ pub fn run(
     .run();
     Ok(server)
 }
+
+/// Hourly upkeep while serving: forgets idempotency keys past their lifetime.
+pub async fn housekeeping(state: web::Data<AppState>) {
+    let mut every_hour = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let st = state.clone();
+        let purged = api::db(&state, move |conn| crate::service::tickets::purge_idempotency_keys(conn, &st.settings)).await;
+        match purged {
+            Ok(n) if n > 0 => tracing::info!(keys = n, "expired idempotency keys purged"),
+            Ok(_) => {}
+            Err(problem) => tracing::warn!(%problem, "idempotency key purge failed; will retry"),
+        }
+    }
+}

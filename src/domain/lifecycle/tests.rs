@@ -537,7 +537,7 @@ fn lookups_name_what_the_payload_refers_to() {
 mod create_tests {
     use super::*;
 
-    fn input() -> Value {
+    pub(super) fn input() -> Value {
         json!({
             "channel": "hotline", "category": "complaint", "urgency": "urgent",
             "enterprise": {"name": "黄石市某机械有限公司", "credit_code": "91350100m000100y43"},
@@ -617,5 +617,97 @@ mod create_tests {
             panic!()
         };
         assert_eq!(e[0].field, "contact.wechat");
+    }
+}
+
+mod sequences {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    struct Step {
+        action: ActionKind,
+        party: &'static str,
+        valid: bool,
+        satisfaction: &'static str,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        (
+            proptest::sample::select(ActionKind::ALL),
+            proptest::sample::select(&PARTIES[..]),
+            proptest::bool::weighted(0.9),
+            proptest::sample::select(&["satisfied", "basically_satisfied", "dissatisfied"][..]),
+        )
+            .prop_map(|(action, party, valid, satisfaction)| Step {
+                action,
+                party,
+                valid,
+                satisfaction,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Random sequences never leave the table, never change an archived ticket, and every
+        /// change is exactly one event whose states chain from the previous one.
+        #[test]
+        fn random_sequences_stay_in_the_table(steps in proptest::collection::vec(step(), 1..60)) {
+            let operator = actor("operator");
+            let new = validate_new(&create_tests::input(), &operator).unwrap();
+            let created = create(new, TicketId::new(), "XL-2026-000001".into(), &operator, at(9));
+            let mut ticket = created.ticket;
+            let mut timeline = vec![created.event];
+            let target = TicketId::new();
+            for s in steps {
+                let mut payload = valid_payload(s.action, target);
+                if s.action == ActionKind::Feedback {
+                    payload = json!({"satisfaction": s.satisfaction});
+                }
+                if !s.valid {
+                    payload = json!({"unexpected": true});
+                }
+                let request = Request { action: s.action, payload: &payload, if_match: None };
+                // "lead" and "co" are whoever leads and co-handles this ticket now.
+                let (party, who) = match (s.party, &ticket.lead_department, ticket.co_departments.first()) {
+                    ("lead", Some(lead), _) => ("lead", Actor::user("lead1", Role::Department, Some(lead))),
+                    ("co", _, Some(co)) => ("co", Actor::user("co1", Role::Department, Some(co))),
+                    ("lead" | "co", _, _) => ("other", actor("other")),
+                    (p, _, _) => (p, actor(p)),
+                };
+                let result = apply(&ticket, &request, &who, at(11), &known(target));
+                let mut cell = expected(s.action.as_str(), ticket.state, party, true);
+                // Extension rules the table leaves to the text: one pending request at a time.
+                let pending = ticket.pending_extension.is_some();
+                if matches!(cell, Cell::To(_))
+                    && ((s.action == ActionKind::RequestExtension && pending)
+                        || (s.action == ActionKind::DecideExtension && !pending))
+                {
+                    cell = Cell::Conflict;
+                }
+                let before = ticket.clone();
+                match (cell, result) {
+                    (Cell::To(to), Ok(effects)) => {
+                        prop_assert!(s.valid, "{:?} accepted an invalid payload", s);
+                        let to = if s.action == ActionKind::Feedback && s.satisfaction == "dissatisfied" { State::Handling } else { to };
+                        prop_assert_eq!(effects.ticket.state, to);
+                        prop_assert_eq!(effects.event.from_state, Some(before.state));
+                        prop_assert_eq!(effects.event.to_state, to);
+                        prop_assert_eq!(effects.ticket.version, before.version + 1);
+                        ticket = effects.ticket;
+                        timeline.push(effects.event);
+                    }
+                    (Cell::To(_), Err(DomainError::Invalid(_))) => prop_assert!(!s.valid),
+                    (Cell::Forbidden, Err(DomainError::Forbidden(_))) | (Cell::Conflict, Err(DomainError::Conflict(_))) => {}
+                    (cell, result) => prop_assert!(false, "{:?} in {}: table says {:?}, got {:?}", s, before.state, cell, result),
+                }
+                if before.state == State::Archived {
+                    prop_assert_eq!(&ticket, &before);
+                }
+                prop_assert_eq!(ticket.version as usize, timeline.len());
+                prop_assert_eq!(timeline.last().unwrap().to_state, ticket.state);
+            }
+        }
     }
 }
