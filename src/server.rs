@@ -88,7 +88,10 @@ pub async fn housekeeping(state: web::Data<AppState>) {
     loop {
         every_hour.tick().await;
         let st = state.clone();
-        let purged = api::db(&state, move |conn| crate::service::tickets::purge_idempotency_keys(conn, &st.settings)).await;
+        let purged = api::db(&state, move |conn| {
+            crate::service::tickets::purge_idempotency_keys(conn, &st.settings)
+        })
+        .await;
         match purged {
             Ok(n) if n > 0 => tracing::info!(keys = n, "expired idempotency keys purged"),
             Ok(_) => {}

@@ -6,7 +6,10 @@ use common::{Backend, TestDb};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-on_both_backends!(migrate_seed_user_and_token, production_refuses_what_is_unsafe);
+on_both_backends!(
+    migrate_seed_user_and_token,
+    production_refuses_what_is_unsafe
+);
 
 fn closedloop(db: &TestDb, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_closedloop"));
@@ -21,20 +24,35 @@ fn closedloop(db: &TestDb, args: &[&str], env: &[(&str, &str)], stdin: Option<&s
     }
     let mut child = cmd.spawn().expect("the closedloop binary runs");
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     child.wait_with_output().unwrap()
 }
 
 fn stdout(o: &Output) -> String {
-    assert!(o.status.success(), "failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
 async fn migrate_seed_user_and_token(backend: Backend) {
     let db = TestDb::new(backend);
-    assert_eq!(stdout(&closedloop(&db, &["migrate"], &[], None)), "1 migration(s) applied");
-    assert_eq!(stdout(&closedloop(&db, &["migrate"], &[], None)), "0 migration(s) applied");
+    assert_eq!(
+        stdout(&closedloop(&db, &["migrate"], &[], None)),
+        "1 migration(s) applied"
+    );
+    assert_eq!(
+        stdout(&closedloop(&db, &["migrate"], &[], None)),
+        "0 migration(s) applied"
+    );
 
     let first = stdout(&closedloop(&db, &["seed", "--demo"], &[], None));
     assert_eq!(first, "seeded 27 department(s), 6 user(s), 4 complaint(s)");
@@ -44,21 +62,61 @@ async fn migrate_seed_user_and_token(backend: Backend) {
 
     let added = closedloop(
         &db,
-        &["user", "add", "--username", "wang", "--role", "department", "--department", "shijian", "--password-stdin"],
+        &[
+            "user",
+            "add",
+            "--username",
+            "wang",
+            "--role",
+            "department",
+            "--department",
+            "shijian",
+            "--password-stdin",
+        ],
         &[],
         Some("a long password\n"),
     );
     assert_eq!(stdout(&added), "user wang added");
-    let duplicate = closedloop(&db, &["user", "add", "--username", "wang", "--role", "operator"], &[], None);
+    let duplicate = closedloop(
+        &db,
+        &["user", "add", "--username", "wang", "--role", "operator"],
+        &[],
+        None,
+    );
     assert!(!duplicate.status.success());
-    let unknown = closedloop(&db, &["user", "add", "--username", "li", "--role", "department", "--department", "nowhere"], &[], None);
+    let unknown = closedloop(
+        &db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "li",
+            "--role",
+            "department",
+            "--department",
+            "nowhere",
+        ],
+        &[],
+        None,
+    );
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown department 'nowhere'"));
-    let bad_role = closedloop(&db, &["user", "add", "--username", "li", "--role", "boss"], &[], None);
+    let bad_role = closedloop(
+        &db,
+        &["user", "add", "--username", "li", "--role", "boss"],
+        &[],
+        None,
+    );
     assert!(!bad_role.status.success());
 
-    let token = stdout(&closedloop(&db, &["token", "--username", "wang", "--ttl", "30m"], &[], None));
+    let token = stdout(&closedloop(
+        &db,
+        &["token", "--username", "wang", "--ttl", "30m"],
+        &[],
+        None,
+    ));
     let config = closedloop::config::Config::load(None, vec![]).unwrap();
-    let tokens = closedloop::auth::Tokens::new(config.auth.jwt_secret.expose(), chrono::Duration::hours(1));
+    let tokens =
+        closedloop::auth::Tokens::new(config.auth.jwt_secret.expose(), chrono::Duration::hours(1));
     let actor = tokens.verify(&token).expect("the printed token is valid");
     assert_eq!(actor.department(), Some("shijian"));
     let missing = closedloop(&db, &["token", "--username", "nobody"], &[], None);
@@ -70,19 +128,38 @@ async fn production_refuses_what_is_unsafe(backend: Backend) {
     let production = [("CLOSEDLOOP__APP__PROFILE", "production")];
     let check = closedloop(&db, &["check"], &production, None);
     assert!(!check.status.success());
-    assert!(String::from_utf8_lossy(&check.stderr).contains("auth.jwt_secret"), "{check:?}");
+    assert!(
+        String::from_utf8_lossy(&check.stderr).contains("auth.jwt_secret"),
+        "{check:?}"
+    );
     let serve = closedloop(&db, &["serve"], &production, None);
     assert!(!serve.status.success());
 
-    let secret = [("CLOSEDLOOP__APP__PROFILE", "production"), ("CLOSEDLOOP__AUTH__JWT_SECRET", "0123456789abcdef0123456789abcdef-prod")];
+    let secret = [
+        ("CLOSEDLOOP__APP__PROFILE", "production"),
+        (
+            "CLOSEDLOOP__AUTH__JWT_SECRET",
+            "0123456789abcdef0123456789abcdef-prod",
+        ),
+    ];
     stdout(&closedloop(&db, &["check"], &secret, None));
     let demo = closedloop(&db, &["seed", "--demo"], &secret, None);
     assert!(String::from_utf8_lossy(&demo.stderr).contains("not in the production profile"));
 
-    let bad = closedloop(&db, &["check"], &[("CLOSEDLOOP__SLA__DEFAULT__HANDLE", "fifteen")], None);
+    let bad = closedloop(
+        &db,
+        &["check"],
+        &[("CLOSEDLOOP__SLA__DEFAULT__HANDLE", "fifteen")],
+        None,
+    );
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("sla.default.handle"));
     // The secret itself is never printed, even when it is the problem.
-    let weak = closedloop(&db, &["check"], &[("CLOSEDLOOP__AUTH__JWT_SECRET", "short-secret")], None);
+    let weak = closedloop(
+        &db,
+        &["check"],
+        &[("CLOSEDLOOP__AUTH__JWT_SECRET", "short-secret")],
+        None,
+    );
     assert!(!String::from_utf8_lossy(&weak.stderr).contains("short-secret"));
 }

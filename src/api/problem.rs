@@ -169,6 +169,12 @@ impl From<ServiceError> for Problem {
     }
 }
 
+impl From<FieldError> for Problem {
+    fn from(e: FieldError) -> Self {
+        Problem::invalid(vec![e])
+    }
+}
+
 impl From<AuthError> for Problem {
     fn from(e: AuthError) -> Self {
         Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string())

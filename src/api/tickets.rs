@@ -7,9 +7,8 @@ use super::{AppState, body, db};
 use crate::domain::lifecycle::ActionKind;
 use crate::domain::ticket::{Category, State, Ticket, TicketId};
 use crate::domain::{FieldError, collect};
-use crate::service::ServiceError;
 use crate::service::tickets::{self as service, Created};
-use crate::store::{self, departments, tickets::Filter};
+use crate::store::{self, tickets::Filter};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
@@ -117,11 +116,9 @@ pub async fn events(
 ) -> Result<HttpResponse, Problem> {
     let id = ticket_id(&path)?;
     let limit = Page::limit(params.limit.as_deref())?;
-    let after = match params.cursor.as_deref().map(Cursor::decode).transpose()? {
+    let after = match params.cursor.as_deref() {
         None => 0,
-        Some(seq) => seq
-            .parse()
-            .map_err(|_| Problem::field("cursor", "is not a cursor this API handed out"))?,
+        Some(c) => Cursor::decode(c)?.parse().map_err(|_| Cursor::invalid())?,
     };
     let actor = who.0;
     let rows = db(&state, move |conn| {
@@ -155,93 +152,60 @@ pub struct ListParams {
     cursor: Option<String>,
 }
 
+impl ListParams {
+    /// The checked filter and page size, or every problem with the parameters at once.
+    fn filter(self, tz: chrono_tz::Tz) -> Result<(Filter, i64), Problem> {
+        let mut errors = vec![];
+        let e = &mut errors;
+        let state = collect(e, parse_choice::<State>("state", self.state.as_deref())).flatten();
+        let category = collect(
+            e,
+            parse_choice::<Category>("category", self.category.as_deref()),
+        )
+        .flatten();
+        let created_from = collect(
+            e,
+            parse_time("created_from", self.created_from.as_deref(), tz),
+        )
+        .flatten();
+        let created_to =
+            collect(e, parse_time("created_to", self.created_to.as_deref(), tz)).flatten();
+        let q = collect(e, parse_q(self.q.as_deref())).flatten();
+        let limit = collect(e, Page::limit(self.limit.as_deref()));
+        let before = collect(e, self.cursor.as_deref().map(ticket_cursor).transpose()).flatten();
+        match limit {
+            Some(limit) if errors.is_empty() => Ok((
+                Filter {
+                    state,
+                    category,
+                    department: self
+                        .department
+                        .map(|d| d.trim().to_string())
+                        .filter(|d| !d.is_empty()),
+                    visible_to: None,
+                    q,
+                    created_from,
+                    created_to,
+                    before,
+                    limit: limit + 1,
+                },
+                limit,
+            )),
+            _ => Err(Problem::invalid(errors)),
+        }
+    }
+}
+
 pub async fn list(
     who: Identity,
     state: web::Data<AppState>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, Problem> {
     let tz = state.settings.timezone;
-    let p = params.into_inner();
-    let mut errors = vec![];
-    let filter_state = collect(
-        &mut errors,
-        parse_choice::<State>("state", p.state.as_deref()),
-    );
-    let category = collect(
-        &mut errors,
-        parse_choice::<Category>("category", p.category.as_deref()),
-    );
-    let created_from = collect(
-        &mut errors,
-        parse_time("created_from", p.created_from.as_deref(), tz),
-    );
-    let created_to = collect(
-        &mut errors,
-        parse_time("created_to", p.created_to.as_deref(), tz),
-    );
-    let q = collect(
-        &mut errors,
-        match p.q.as_deref().map(str::trim) {
-            Some(q) if q.chars().count() > 100 => {
-                Err(FieldError::new("q", "may be at most 100 characters"))
-            }
-            Some("") | None => Ok(None),
-            Some(q) => Ok(Some(q.to_string())),
-        },
-    );
-    let limit = Page::limit(p.limit.as_deref())
-        .map_err(|e| errors.extend(e.errors))
-        .ok();
-    let before = collect(
-        &mut errors,
-        match p.cursor.as_deref().map(Cursor::decode).transpose() {
-            Err(e) => Err(e.errors[0].clone()),
-            Ok(None) => Ok(None),
-            Ok(Some(id)) => id
-                .parse::<TicketId>()
-                .map(Some)
-                .map_err(|_| FieldError::new("cursor", "is not a cursor this API handed out")),
-        },
-    );
-    let (filter_state, category, created_from, created_to, q, before) = (
-        filter_state.flatten(),
-        category.flatten(),
-        created_from.flatten(),
-        created_to.flatten(),
-        q.flatten(),
-        before.flatten(),
-    );
-    let department = p
-        .department
-        .map(|d| d.trim().to_string())
-        .filter(|d| !d.is_empty());
-    let Some(limit) = limit.filter(|_| errors.is_empty()) else {
-        return Err(Problem::invalid(errors));
-    };
-    let filter = Filter {
-        state: filter_state,
-        category,
-        department,
-        visible_to: None,
-        q,
-        created_from,
-        created_to,
-        before,
-        limit: limit + 1,
-    };
+    let (filter, limit) = params.into_inner().filter(tz)?;
     let actor = who.0;
     let viewer = actor.clone();
-    let tickets = db(&state, move |conn| {
-        if let Some(code) = &filter.department
-            && departments::find(conn, code)?.is_none()
-        {
-            return Err(ServiceError::Domain(
-                FieldError::new("department", format!("unknown department '{code}'")).into(),
-            ));
-        }
-        service::list(conn, &actor, filter)
-    })
-    .await?;
+    let tickets = db(&state, move |conn| service::list(conn, &actor, filter)).await?;
     let page = Page::of(
         tickets,
         limit,
@@ -249,6 +213,22 @@ pub async fn list(
         |t| views::ticket(&t, &viewer, tz),
     );
     Ok(HttpResponse::Ok().json(page))
+}
+
+fn ticket_cursor(cursor: &str) -> Result<TicketId, FieldError> {
+    Cursor::decode(cursor)?
+        .parse()
+        .map_err(|_| Cursor::invalid())
+}
+
+fn parse_q(value: Option<&str>) -> Result<Option<String>, FieldError> {
+    match value.map(str::trim) {
+        Some(q) if q.chars().count() > 100 => {
+            Err(FieldError::new("q", "may be at most 100 characters"))
+        }
+        Some("") | None => Ok(None),
+        Some(q) => Ok(Some(q.to_string())),
+    }
 }
 
 fn parse_choice<T: std::str::FromStr<Err = String>>(

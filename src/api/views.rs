@@ -1,10 +1,9 @@
 //! What the API shows: tickets (with a 举报 reporter masked for departments), events, pages with
 //! opaque cursors, and times in the configured zone (`+08:00`).
 
-use super::problem::Problem;
-use crate::domain::Phone;
 use crate::domain::lifecycle::Event;
 use crate::domain::ticket::{Actor, Category, Role, Ticket};
+use crate::domain::{FieldError, Phone};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{NaiveDateTime, SecondsFormat, TimeZone};
@@ -122,7 +121,7 @@ impl<T: Serialize> Page<T> {
 
 impl Page<()> {
     /// `?limit=`: 1 to 100, 20 when absent.
-    pub fn limit(value: Option<&str>) -> Result<i64, Problem> {
+    pub fn limit(value: Option<&str>) -> Result<i64, FieldError> {
         match value {
             None => Ok(DEFAULT_LIMIT),
             Some(v) => v
@@ -131,7 +130,7 @@ impl Page<()> {
                 .ok()
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
                 .ok_or_else(|| {
-                    Problem::field(
+                    FieldError::new(
                         "limit",
                         format!("must be a whole number from 1 to {MAX_LIMIT}"),
                     )
@@ -148,12 +147,16 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(key)
     }
 
-    pub fn decode(cursor: &str) -> Result<String, Problem> {
+    pub fn decode(cursor: &str) -> Result<String, FieldError> {
         URL_SAFE_NO_PAD
             .decode(cursor.trim())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| Problem::field("cursor", "is not a cursor this API handed out"))
+            .ok_or_else(Cursor::invalid)
+    }
+
+    pub fn invalid() -> FieldError {
+        FieldError::new("cursor", "is not a cursor this API handed out")
     }
 }
 

@@ -1,6 +1,7 @@
 //! Creating, reading and acting on tickets.
 
 use super::{ServiceError, Settings};
+use crate::domain::FieldError;
 use crate::domain::lifecycle::{self, ActionKind, Known, Request};
 use crate::domain::ticket::{Actor, Role, Ticket, TicketId};
 use crate::store::conn::{self, DbConn};
@@ -135,6 +136,12 @@ pub fn list(
     actor: &Actor,
     mut filter: Filter,
 ) -> Result<Vec<Ticket>, ServiceError> {
+    if let Some(code) = &filter.department
+        && departments::find(conn, code)?.is_none()
+    {
+        let unknown = FieldError::new("department", format!("unknown department '{code}'"));
+        return Err(ServiceError::Domain(unknown.into()));
+    }
     if actor.role() == Some(Role::Department) {
         filter.visible_to = actor.department().map(str::to_string);
     }

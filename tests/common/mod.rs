@@ -35,7 +35,8 @@ macro_rules! on_both_backends {
 
 /// The PostgreSQL server the tests make their databases on.
 pub fn postgres_admin_url() -> String {
-    std::env::var("CLOSEDLOOP_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("CLOSEDLOOP_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A database that exists for one test.
@@ -60,9 +61,12 @@ impl TestDb {
             Backend::Postgres => {
                 let admin = postgres_admin_url();
                 let name = format!("closedloop_test_{}", uuid::Uuid::now_v7().simple());
-                let mut conn = diesel::PgConnection::establish(&admin)
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for the tests: {e}"));
-                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).unwrap();
+                let mut conn = diesel::PgConnection::establish(&admin).unwrap_or_else(|e| {
+                    panic!("PostgreSQL at {admin} is needed for the tests: {e}")
+                });
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .unwrap();
                 let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
                 TestDb {
                     url: format!("{base}/{name}"),
@@ -79,7 +83,8 @@ impl Drop for TestDb {
         if let Some(name) = &self.name
             && let Ok(mut conn) = diesel::PgConnection::establish(&postgres_admin_url())
         {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn);
         }
     }
 }
@@ -108,7 +113,12 @@ impl Reply {
     #[track_caller]
     pub fn problem(&self, status: u16, code: &str) -> &Value {
         assert_eq!(self.status.as_u16(), status, "{}", self.body);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.body
+        );
         assert_eq!(self.body["code"], code, "{}", self.body);
         assert_eq!(self.body["status"], status);
         &self.body
@@ -118,7 +128,11 @@ impl Reply {
     pub fn fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or_default().to_string()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -141,7 +155,13 @@ impl TestApp {
         let config = Config::load(None, vars).expect("test config");
         let pool = server::pool(&config).expect("database");
         let settings = server::settings(&config).unwrap();
-        seed::run(&mut pool.get().unwrap(), std::path::Path::new("seeds"), false, &settings).expect("seed");
+        seed::run(
+            &mut pool.get().unwrap(),
+            std::path::Path::new("seeds"),
+            false,
+            &settings,
+        )
+        .expect("seed");
         let state = web::Data::new(server::state(&config, pool).unwrap());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -168,7 +188,9 @@ impl TestApp {
 
     pub fn token(&self, username: &str, role: Role, department: Option<&str>) -> String {
         let now = chrono::Utc::now().timestamp();
-        self.state.tokens.issue(username, role, department, now, None)
+        self.state
+            .tokens
+            .issue(username, role, department, now, None)
     }
 
     pub fn operator(&self) -> String {
@@ -188,7 +210,14 @@ impl TestApp {
     }
 
     /// Sends a request; `body` is sent as it is (so malformed JSON can be sent too).
-    pub async fn send(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Reply {
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
         let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
@@ -198,12 +227,21 @@ impl TestApp {
             req = req.insert_header((*k, *v));
         }
         let mut res = match body {
-            Some(b) => req.insert_header(("Content-Type", "application/json")).send_body(b).await,
+            Some(b) => {
+                req.insert_header(("Content-Type", "application/json"))
+                    .send_body(b)
+                    .await
+            }
             None => req.send().await,
         }
         .expect("the server answers");
         let bytes = res.body().limit(64 * 1024 * 1024).await.expect("a body");
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())) };
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
         Reply {
             status: res.status(),
             headers: res.headers().clone(),
@@ -216,11 +254,23 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
-        self.send("POST", path, Some(token), &[], Some(body.to_string().into_bytes())).await
+        self.send(
+            "POST",
+            path,
+            Some(token),
+            &[],
+            Some(body.to_string().into_bytes()),
+        )
+        .await
     }
 
     pub async fn act(&self, id: &str, action: &str, token: &str, body: Value) -> Reply {
-        self.post(&format!("/api/v1/tickets/{id}/actions/{action}"), token, &body).await
+        self.post(
+            &format!("/api/v1/tickets/{id}/actions/{action}"),
+            token,
+            &body,
+        )
+        .await
     }
 
     /// Creates a complaint as an operator; `overrides` replaces top-level fields.
@@ -241,11 +291,20 @@ impl TestApp {
         let t = self.create(json!({})).await;
         let id = t["id"].as_str().unwrap();
         let r = self
-            .act(id, "dispatch", &self.operator(), json!({"department": lead, "co_departments": co}))
+            .act(
+                id,
+                "dispatch",
+                &self.operator(),
+                json!({"department": lead, "co_departments": co}),
+            )
             .await;
         r.ok();
         if sign {
-            return self.act(id, "sign", &self.department(lead), json!({})).await.ok().clone();
+            return self
+                .act(id, "sign", &self.department(lead), json!({}))
+                .await
+                .ok()
+                .clone();
         }
         r.body
     }

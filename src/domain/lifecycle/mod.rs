@@ -260,14 +260,15 @@ pub fn apply(
             next.co_departments.clear();
             json!(p)
         }
-        ActionKind::Sign | ActionKind::Archive => {
+        ActionKind::Sign => {
             let _: Empty = from_json(payload)?;
-            if action == ActionKind::Sign {
-                next.state = State::Handling;
-            } else {
-                next.state = State::Archived;
-                next.outcome = Some(Outcome::Resolved);
-            }
+            next.state = State::Handling;
+            json!({})
+        }
+        ActionKind::Archive => {
+            let _: Empty = from_json(payload)?;
+            next.state = State::Archived;
+            next.outcome = Some(Outcome::Resolved);
             json!({})
         }
         ActionKind::InterimReply | ActionKind::Reply | ActionKind::Comment => {
