@@ -25,6 +25,7 @@ on_both_backends!(
     idempotent_retries_make_one_ticket,
     a_password_buys_a_token,
     departments_and_events_page,
+    a_busy_database_is_a_503,
 );
 
 fn id(t: &Value) -> &str {
@@ -1183,4 +1184,40 @@ async fn departments_and_events_page(backend: Backend) {
         .collect();
     assert_eq!(seqs, [1, 2, 3, 4, 5, 6, 7, 8]);
     assert_eq!(second.body["next_cursor"], Value::Null);
+}
+
+async fn a_busy_database_is_a_503(backend: Backend) {
+    use diesel::RunQueryDsl;
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("CLOSEDLOOP__DATABASE__POOL_SIZE", "2"),
+            ("CLOSEDLOOP__DATABASE__POOL_TIMEOUT", "1s"),
+            ("CLOSEDLOOP__DATABASE__BUSY_TIMEOUT", "1s"),
+        ],
+    )
+    .await;
+    let op = app.operator();
+    // Every connection taken: a request waits pool_timeout, then gets a quick 503.
+    let held: Vec<_> = (0..2).map(|_| app.conn()).collect();
+    let r = app.post("/api/v1/tickets", &op, &complaint()).await;
+    r.problem(503, "unavailable");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    drop(held);
+    app.post("/api/v1/tickets", &op, &complaint()).await.ok();
+
+    if backend == Backend::Sqlite {
+        // Another writer holds the SQLite write lock past busy_timeout: 503, and nothing written.
+        let mut writer = app.conn();
+        diesel::sql_query("BEGIN IMMEDIATE")
+            .execute(&mut *writer)
+            .unwrap();
+        app.post("/api/v1/tickets", &op, &complaint())
+            .await
+            .problem(503, "unavailable");
+        diesel::sql_query("ROLLBACK").execute(&mut *writer).unwrap();
+        drop(writer);
+        app.post("/api/v1/tickets", &op, &complaint()).await.ok();
+        assert_eq!(count(&mut app.conn(), "tickets"), 2);
+    }
 }
