@@ -84,6 +84,7 @@ pub struct Auth {
 #[serde(deny_unknown_fields)]
 pub struct Mail {
     pub transport: String,
+    pub allow_file_in_production: bool,
     pub smtp_url: Secret,
     pub from: String,
     pub dir: String,
@@ -179,6 +180,7 @@ impl Config {
             })?;
             merge(&mut value, overlay);
         }
+        let mut from_env = BTreeMap::new();
         for (name, raw) in env {
             let path: Vec<String> = if name == "DATABASE_URL" {
                 vec!["database".into(), "url".into()]
@@ -189,13 +191,29 @@ impl Config {
             };
             set_path(&mut value, &path, env_value(&raw))
                 .map_err(|m| ConfigError::new(path.join("."), format!("from {name}: {m}")))?;
+            from_env.insert(path.join("."), (path, raw));
         }
-        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
-            let key = e.path().to_string();
-            ConfigError::new(key, e.into_inner().to_string())
-        })?;
-        config.validate()?;
-        Ok(config)
+        loop {
+            match serde_path_to_error::deserialize::<_, Config>(value.clone()) {
+                Ok(config) => {
+                    config.validate()?;
+                    return Ok(config);
+                }
+                Err(e) => {
+                    let key = e.path().to_string();
+                    // An environment value that read as a number or list where text is wanted
+                    // (a secret of digits, say) is taken as the text it was.
+                    if let Some((path, raw)) = from_env.remove(&key)
+                        && !matches!(env_value(&raw), toml::Value::String(_))
+                    {
+                        set_path(&mut value, &path, toml::Value::String(raw))
+                            .expect("set once already");
+                        continue;
+                    }
+                    return Err(ConfigError::new(key, e.into_inner().to_string()));
+                }
+            }
+        }
     }
 
     /// Checks what types alone cannot: values that must agree, secrets, names.
@@ -261,6 +279,15 @@ impl Config {
             return Err(ConfigError::new(
                 "mail.transport",
                 "must be \"file\" or \"smtp\"",
+            ));
+        }
+        if self.app.profile == Profile::Production
+            && self.mail.transport == "file"
+            && !self.mail.allow_file_in_production
+        {
+            return Err(ConfigError::new(
+                "mail.transport",
+                "production sends mail through \"smtp\" (set mail.allow_file_in_production to keep \"file\")",
             ));
         }
         self.timezone()?;
@@ -474,6 +501,19 @@ mod tests {
     }
 
     #[test]
+    fn an_environment_value_is_text_where_text_is_wanted() {
+        let c = Config::load(
+            None,
+            env(&[("CLOSEDLOOP__AUTH__JWT_SECRET", "12345678901234567890")]),
+        )
+        .unwrap();
+        assert_eq!(c.auth.jwt_secret.expose(), "12345678901234567890");
+        let err =
+            Config::load(None, env(&[("CLOSEDLOOP__DATABASE__POOL_SIZE", "[1]")])).unwrap_err();
+        assert_eq!(err.key, "database.pool_size");
+    }
+
+    #[test]
     fn production_refuses_the_sample_secret() {
         let err =
             Config::load(None, env(&[("CLOSEDLOOP__APP__PROFILE", "production")])).unwrap_err();
@@ -486,6 +526,18 @@ mod tests {
                     "CLOSEDLOOP__AUTH__JWT_SECRET",
                     "a-long-random-secret-of-forty-characters",
                 ),
+            ]),
+        );
+        assert_eq!(ok.unwrap_err().key, "mail.transport");
+        let ok = Config::load(
+            None,
+            env(&[
+                ("CLOSEDLOOP__APP__PROFILE", "production"),
+                (
+                    "CLOSEDLOOP__AUTH__JWT_SECRET",
+                    "a-long-random-secret-of-forty-characters",
+                ),
+                ("CLOSEDLOOP__MAIL__TRANSPORT", "smtp"),
             ]),
         );
         assert!(ok.is_ok());

@@ -115,9 +115,13 @@ pub fn run(
                 report.users += 1;
             }
         }
-        for complaint in file.complaint {
-            report.complaints +=
-                usize::from(seed_complaint(conn, settings, &file.user, complaint)?);
+        // Sample complaints only go into an empty database: never beside real cases, and a
+        // second run (however much later) adds nothing.
+        if store::tickets::count(conn)? == 0 {
+            for complaint in file.complaint {
+                report.complaints +=
+                    usize::from(seed_complaint(conn, settings, &file.user, complaint)?);
+            }
         }
     }
     Ok(report)

@@ -26,6 +26,7 @@ on_both_backends!(
     a_password_buys_a_token,
     departments_and_events_page,
     a_busy_database_is_a_503,
+    tickets_merged_into_each_other,
 );
 
 fn id(t: &Value) -> &str {
@@ -412,6 +413,40 @@ async fn bad_input_gets_a_problem_never_a_500(backend: Backend) {
     app.post("/api/v1/tickets", &op, &big)
         .await
         .problem(413, "payload_too_large");
+    let streamed = app
+        .send_streamed("/api/v1/tickets", &op, big.to_string().into_bytes())
+        .await;
+    streamed.problem(413, "payload_too_large");
+    app.send_streamed("/api/v1/tickets", &op, complaint().to_string().into_bytes())
+        .await
+        .ok();
+
+    // Text a database cannot keep, and times it cannot hold, are refused by name.
+    let mut nul = complaint();
+    nul["contact"]["name"] = json!("王\u{0}建国");
+    let r = app.post("/api/v1/tickets", &op, &nul).await;
+    r.problem(422, "validation_failed");
+    assert_eq!(r.fields(), ["contact.name"]);
+    for query in [
+        "q=a%00b",
+        "department=shi%00jian",
+        "created_from=-9999-01-01",
+        "created_to=0001-01-01T00:00:00Z",
+    ] {
+        app.get(&format!("/api/v1/tickets?{query}"), &op)
+            .await
+            .problem(422, "validation_failed");
+    }
+    let login = app
+        .send(
+            "POST",
+            "/api/v1/auth/token",
+            None,
+            &[],
+            Some(br#"{"username": "a\u0000b", "password": "x"}"#.to_vec()),
+        )
+        .await;
+    login.problem(422, "validation_failed");
 
     let t = app.create(json!({})).await;
     let act = |action: &'static str, body: Value| app.act(id(&t), action, &op, body);
@@ -461,7 +496,7 @@ async fn bad_input_gets_a_problem_never_a_500(backend: Backend) {
     app.get("/api/v1/nothing-here", &op)
         .await
         .problem(404, "not_found");
-    assert_eq!(count(&mut app.conn(), "tickets"), 1);
+    assert_eq!(count(&mut app.conn(), "tickets"), 2);
 }
 
 async fn tokens_are_checked(backend: Backend) {
@@ -600,6 +635,7 @@ async fn checks_come_in_the_contract_order(backend: Backend) {
     )
     .await
     .problem(412, "stale_version");
+    // If-Match compares strongly: a weak tag never matches.
     send(
         "comment",
         Some(app.department("shijian")),
@@ -607,7 +643,39 @@ async fn checks_come_in_the_contract_order(backend: Backend) {
         r#"{"content": "x"}"#,
     )
     .await
+    .problem(412, "stale_version");
+    send(
+        "comment",
+        Some(app.department("shijian")),
+        Some("\"3\""),
+        r#"{"content": "x"}"#,
+    )
+    .await
     .ok();
+    // A body that is not JSON is judged after who may act: 404, 403 and 409 come first.
+    send("comment", Some(app.department("renshe")), None, "{oops")
+        .await
+        .problem(404, "not_found");
+    send("sign", Some(app.department("sifa")), None, "{oops")
+        .await
+        .problem(403, "forbidden");
+    send("sign", Some(app.department("shijian")), None, "{oops")
+        .await
+        .problem(409, "invalid_state");
+    send("comment", Some(app.department("shijian")), None, "{oops")
+        .await
+        .problem(400, "malformed_json");
+    // On create too: a department posting garbage with a bad key is told it may not create.
+    let create = app
+        .send(
+            "POST",
+            "/api/v1/tickets",
+            Some(&app.department("shijian")),
+            &[("Idempotency-Key", "")],
+            Some(b"{oops".to_vec()),
+        )
+        .await;
+    create.problem(403, "forbidden");
     send(
         "comment",
         Some(app.department("shijian")),
@@ -922,6 +990,21 @@ async fn lists_filter_and_page_stably(backend: Backend) {
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive();
+    let through_today = app
+        .get(
+            &format!("/api/v1/tickets?created_from={today}&created_to={today}&limit=100"),
+            &op,
+        )
+        .await;
+    assert!(
+        ids(&through_today).len() >= 7,
+        "a date as created_to includes that day"
+    );
+    let lower = app.get("/api/v1/tickets?q=xl-&limit=100", &op).await;
+    assert!(
+        ids(&lower).len() >= 7,
+        "search ignores case on both backends"
+    );
     let since_today = app
         .get(
             &format!("/api/v1/tickets?created_from={today}&limit=100"),
@@ -1044,11 +1127,19 @@ async fn idempotent_retries_make_one_ticket(backend: Backend) {
     assert_eq!(count(&mut app.conn(), "tickets"), 1);
 
     // The same body with other whitespace and key order is the same request.
-    let mut reordered: serde_json::Map<String, Value> = serde_json::Map::new();
-    for (k, v) in complaint().as_object().unwrap().iter().rev() {
-        reordered.insert(k.clone(), v.clone());
-    }
-    let again = send("retry-1", serde_json::to_vec_pretty(&reordered).unwrap()).await;
+    let reordered: Vec<String> = complaint()
+        .as_object()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("\n  \"{k}\" :  {v}"))
+        .collect();
+    let reordered = format!("{{{}\n}}", reordered.join(","));
+    assert!(
+        reordered.find("\"subject\"") < reordered.find("\"channel\""),
+        "{reordered}"
+    );
+    let again = send("retry-1", reordered.into_bytes()).await;
     assert_eq!(again.body["id"], first.body["id"]);
 
     // The same key with another body is refused; the first ticket stays as it was.
@@ -1219,5 +1310,38 @@ async fn a_busy_database_is_a_503(backend: Backend) {
         drop(writer);
         app.post("/api/v1/tickets", &op, &complaint()).await.ok();
         assert_eq!(count(&mut app.conn(), "tickets"), 2);
+    }
+}
+
+async fn tickets_merged_into_each_other(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for _ in 0..3 {
+        let a = app.create(json!({})).await;
+        let b = app.create(json!({})).await;
+        let (op, sup) = (app.operator(), app.supervisor());
+        // A into B and B into A at the same moment: one merge wins, one live ticket remains.
+        let (ab, ba) = futures_util::join!(
+            app.act(id(&a), "merge", &op, json!({"into": id(&b)})),
+            app.act(id(&b), "merge", &sup, json!({"into": id(&a)})),
+        );
+        let won = [&ab, &ba]
+            .iter()
+            .filter(|r| r.status == StatusCode::OK)
+            .count();
+        assert_eq!(won, 1, "{} / {}", ab.body, ba.body);
+        let mut states = vec![];
+        for t in [&a, &b] {
+            states.push(
+                app.get(&format!("/api/v1/tickets/{}", id(t)), &op)
+                    .await
+                    .body["state"]
+                    .clone(),
+            );
+        }
+        assert_eq!(
+            states.iter().filter(|s| *s == "archived").count(),
+            1,
+            "{states:?}"
+        );
     }
 }

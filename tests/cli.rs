@@ -135,13 +135,17 @@ async fn production_refuses_what_is_unsafe(backend: Backend) {
     let serve = closedloop(&db, &["serve"], &production, None);
     assert!(!serve.status.success());
 
-    let secret = [
+    let mut secret = vec![
         ("CLOSEDLOOP__APP__PROFILE", "production"),
         (
             "CLOSEDLOOP__AUTH__JWT_SECRET",
             "0123456789abcdef0123456789abcdef-prod",
         ),
     ];
+    // Production sends mail over SMTP, not into files.
+    let file_mail = closedloop(&db, &["check"], &secret, None);
+    assert!(String::from_utf8_lossy(&file_mail.stderr).contains("mail.transport"));
+    secret.push(("CLOSEDLOOP__MAIL__TRANSPORT", "smtp"));
     stdout(&closedloop(&db, &["check"], &secret, None));
     let demo = closedloop(&db, &["seed", "--demo"], &secret, None);
     assert!(String::from_utf8_lossy(&demo.stderr).contains("not in the production profile"));
@@ -161,5 +165,7 @@ async fn production_refuses_what_is_unsafe(backend: Backend) {
         &[("CLOSEDLOOP__AUTH__JWT_SECRET", "short-secret")],
         None,
     );
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("auth.jwt_secret"));
     assert!(!String::from_utf8_lossy(&weak.stderr).contains("short-secret"));
 }

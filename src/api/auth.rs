@@ -57,20 +57,21 @@ pub async fn token(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
-    let value = body::json(&req, payload, state.body_limit, None).await?;
-    let credentials: Credentials =
-        crate::domain::from_json(&value).map_err(|e| Problem::invalid(vec![e]))?;
+    let bytes = body::read(&req, payload, state.body_limit).await?;
+    let credentials: Credentials = crate::domain::from_json(&body::parse(&bytes, None)?)?;
     let username = credentials.username.trim().to_string();
     let user = db(&state, move |conn| {
-        let user = users::find_by_username(conn, &username)?.filter(|u| u.active);
-        // Verified even for an unknown user, so that timing does not tell which names exist.
-        let ok = auth::verify_password(
-            user.as_ref().and_then(|u| u.password_hash.as_deref()),
-            &credentials.password,
-        );
-        Ok(user.filter(|_| ok))
+        Ok(users::find_by_username(conn, &username)?.filter(|u| u.active))
     })
     .await?;
+    // Hashing is slow on purpose: do it without holding a database connection. It runs for an
+    // unknown user too, so that timing does not tell which names exist.
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let password = credentials.password;
+    let ok = web::block(move || auth::verify_password(hash.as_deref(), &password))
+        .await
+        .map_err(|_| Problem::internal())?;
+    let user = user.filter(|_| ok);
     let Some(user) = user else {
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,

@@ -8,14 +8,13 @@ use actix_web::web;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-/// Reads the whole body, refusing it as soon as it grows past `limit`. An empty body reads as
-/// `empty` (actions without a payload may be posted with none).
-pub async fn json(
+/// Reads the whole body, refusing it (413) as soon as it grows past `limit`. Whether it is JSON is
+/// for `parse` to say, once the caller has checked who is asking.
+pub async fn read(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-    empty: Option<Value>,
-) -> Result<Value, Problem> {
+) -> Result<web::Bytes, Problem> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -33,15 +32,55 @@ pub async fn json(
         }
         body.extend_from_slice(&chunk);
     }
+    Ok(body.freeze())
+}
+
+/// The body as JSON: 400 when it is not JSON at all, 422 when a text holds a NUL character (no
+/// store keeps one). An empty body reads as `empty` (actions without a payload may send none).
+pub fn parse(body: &[u8], empty: Option<Value>) -> Result<Value, Problem> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return empty
             .ok_or_else(|| Problem::malformed("the request body is empty; send a JSON object"));
     }
-    serde_json::from_slice(&body)
-        .map_err(|e| Problem::malformed(format!("the request body is not valid JSON: {e}")))
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| Problem::malformed(format!("the request body is not valid JSON: {e}")))?;
+    match nul_at(&value, "") {
+        Some(field) => Err(Problem::field(&field, "may not contain the NUL character")),
+        None => Ok(value),
+    }
 }
 
-/// `If-Match: "3"` (or `W/"3"`, or `3`) → `Some(3)`; `*` or no header → `None`. A tag that is
+/// The path of the first string (or key) holding a NUL character.
+fn nul_at(value: &Value, path: &str) -> Option<String> {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => Some(if path.is_empty() {
+            "body".into()
+        } else {
+            path.into()
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_at(v, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(join("?"))
+            } else {
+                nul_at(v, &join(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// `If-Match: "3"` (or `3`) → `Some(3)`; `*` or no header → `None`. A tag that is
 /// not one of ours can never match the current version, so it reads as version -1 (→ 412).
 pub fn if_match(req: &HttpRequest) -> Option<i64> {
     let value = req
@@ -53,8 +92,11 @@ pub fn if_match(req: &HttpRequest) -> Option<i64> {
     if value == "*" {
         return None;
     }
-    let tag = value.trim_start_matches("W/").trim_matches('"');
-    Some(tag.parse().unwrap_or(-1))
+    // If-Match compares strongly: a weak tag never matches.
+    if value.starts_with("W/") {
+        return Some(-1);
+    }
+    Some(value.trim_matches('"').parse().unwrap_or(-1))
 }
 
 /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.

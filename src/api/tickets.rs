@@ -4,14 +4,14 @@ use super::auth::Identity;
 use super::problem::Problem;
 use super::views::{self, Cursor, Page};
 use super::{AppState, body, db};
-use crate::domain::lifecycle::ActionKind;
+use crate::domain::lifecycle::{self, ActionKind};
 use crate::domain::ticket::{Category, State, Ticket, TicketId};
-use crate::domain::{FieldError, collect};
+use crate::domain::{FieldError, collect, has_control};
 use crate::service::tickets::{self as service, Created};
 use crate::store::{self, tickets::Filter};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeZone};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -21,8 +21,11 @@ pub async fn create(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
+    let bytes = body::read(&req, payload, state.body_limit).await?;
+    // Who may create comes before what is wrong with the request.
+    lifecycle::may_create(&who.0)?;
     let key = body::idempotency_key(&req)?;
-    let input = body::json(&req, payload, state.body_limit, None).await?;
+    let input = body::parse(&bytes, None)?;
     let actor = who.0;
     let st = state.clone();
     let created = db(&state, move |conn| {
@@ -88,8 +91,19 @@ pub async fn act(
         )
     })?;
     let if_match = body::if_match(&req);
-    let input = body::json(&req, payload, state.body_limit, Some(json!({}))).await?;
+    let bytes = body::read(&req, payload, state.body_limit).await?;
     let actor = who.0;
+    let input = match body::parse(&bytes, Some(json!({}))) {
+        Ok(input) => input,
+        Err(unreadable) => {
+            // Who may do what comes before what is wrong with the body.
+            db(&state, move |conn| {
+                service::authorize(conn, &actor, id, action, if_match)
+            })
+            .await?;
+            return Err(unreadable);
+        }
+    };
     let viewer = actor.clone();
     let ticket = db(&state, move |conn| {
         service::act(conn, &actor, id, action, &input, if_match, store::now())
@@ -165,12 +179,16 @@ impl ListParams {
         .flatten();
         let created_from = collect(
             e,
-            parse_time("created_from", self.created_from.as_deref(), tz),
+            parse_time("created_from", self.created_from.as_deref(), tz, false),
         )
         .flatten();
-        let created_to =
-            collect(e, parse_time("created_to", self.created_to.as_deref(), tz)).flatten();
+        let created_to = collect(
+            e,
+            parse_time("created_to", self.created_to.as_deref(), tz, true),
+        )
+        .flatten();
         let q = collect(e, parse_q(self.q.as_deref())).flatten();
+        let department = collect(e, parse_department(self.department.as_deref())).flatten();
         let limit = collect(e, Page::limit(self.limit.as_deref()));
         let before = collect(e, self.cursor.as_deref().map(ticket_cursor).transpose()).flatten();
         match limit {
@@ -178,10 +196,7 @@ impl ListParams {
                 Filter {
                     state,
                     category,
-                    department: self
-                        .department
-                        .map(|d| d.trim().to_string())
-                        .filter(|d| !d.is_empty()),
+                    department,
                     visible_to: None,
                     q,
                     created_from,
@@ -221,16 +236,6 @@ fn ticket_cursor(cursor: &str) -> Result<TicketId, FieldError> {
         .map_err(|_| Cursor::invalid())
 }
 
-fn parse_q(value: Option<&str>) -> Result<Option<String>, FieldError> {
-    match value.map(str::trim) {
-        Some(q) if q.chars().count() > 100 => {
-            Err(FieldError::new("q", "may be at most 100 characters"))
-        }
-        Some("") | None => Ok(None),
-        Some(q) => Ok(Some(q.to_string())),
-    }
-}
-
 fn parse_choice<T: std::str::FromStr<Err = String>>(
     field: &str,
     value: Option<&str>,
@@ -242,27 +247,67 @@ fn parse_choice<T: std::str::FromStr<Err = String>>(
 }
 
 /// An RFC 3339 time, or a date meaning the start of that day in the configured zone.
+/// An RFC 3339 time, or a date: the start of that day in the configured zone, or with
+/// `end_of_day` the start of the next (so `created_to=2026-11-28` includes the 28th).
 fn parse_time(
     field: &str,
     value: Option<&str>,
     tz: chrono_tz::Tz,
+    end_of_day: bool,
 ) -> Result<Option<NaiveDateTime>, FieldError> {
     let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
-        return Ok(Some(t.naive_utc()));
+    let bad = || {
+        FieldError::new(
+            field,
+            "must be an RFC 3339 time (2026-11-28T09:00:00+08:00; write + as %2B) or a date (2026-11-28), years 1970 to 9999",
+        )
+    };
+    let at = match chrono::DateTime::parse_from_rfc3339(v) {
+        Ok(t) => t.naive_utc(),
+        Err(_) => {
+            let date = NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| bad())?;
+            let date = if end_of_day {
+                date.succ_opt().ok_or_else(bad)?
+            } else {
+                date
+            };
+            let midnight = tz
+                .from_local_datetime(&date.and_time(chrono::NaiveTime::MIN))
+                .earliest();
+            midnight.ok_or_else(bad)?.naive_utc()
+        }
+    };
+    // Both stores keep these years; PostgreSQL refuses far outside them.
+    if !(1970..=9999).contains(&at.year()) {
+        return Err(bad());
     }
-    NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?).earliest())
-        .map(|t| Some(t.naive_utc()))
-        .ok_or_else(|| {
-            FieldError::new(
-                field,
-                "must be an RFC 3339 time (2026-11-28T09:00:00+08:00; write + as %2B) or a date (2026-11-28)",
-            )
-        })
+    Ok(Some(at))
+}
+
+fn parse_q(value: Option<&str>) -> Result<Option<String>, FieldError> {
+    match value.map(str::trim) {
+        Some(q) if q.chars().count() > 100 => {
+            Err(FieldError::new("q", "may be at most 100 characters"))
+        }
+        Some(q) if has_control(q) => {
+            Err(FieldError::new("q", "may not contain control characters"))
+        }
+        Some("") | None => Ok(None),
+        Some(q) => Ok(Some(q.to_string())),
+    }
+}
+
+/// A department code as a filter: printable, without blanks around it.
+fn parse_department(value: Option<&str>) -> Result<Option<String>, FieldError> {
+    match value.map(str::trim) {
+        Some(d) if has_control(d) || d.chars().count() > 64 => {
+            Err(FieldError::new("department", "is not a department code"))
+        }
+        Some("") | None => Ok(None),
+        Some(d) => Ok(Some(d.to_string())),
+    }
 }
 
 fn ticket_id(text: &str) -> Result<TicketId, Problem> {

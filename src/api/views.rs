@@ -152,6 +152,7 @@ impl Cursor {
             .decode(cursor.trim())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
+            .filter(|s| !crate::domain::has_control(s))
             .ok_or_else(Cursor::invalid)
     }
 

@@ -113,8 +113,18 @@ pub fn optional_text(
             field,
             format!("may be at most {max} characters"),
         )),
+        Some(t) if has_control(t) => Err(FieldError::new(
+            field,
+            "may not contain control characters other than line breaks and tabs",
+        )),
         Some(t) => Ok(Some(t.to_string())),
     }
+}
+
+/// Control characters other than line breaks and tabs: never part of a person's text.
+pub fn has_control(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
 }
 
 /// Keeps the value of one check, or records its error to be reported with the others.

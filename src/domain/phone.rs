@@ -69,11 +69,14 @@ fn parse_mobile(s: &str) -> Option<String> {
 
 /// `0AA(A)-NNNNNNN(N)[-EXT]`, the hyphen after the area code optional when there is no extension.
 fn parse_landline(s: &str) -> Option<String> {
+    if !s.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        return None;
+    }
     let mut parts = s.split('-');
     let first = parts.next()?;
     let (area, number, ext) = match (parts.next(), parts.next(), parts.next()) {
         (None, _, _) => {
-            let area_len = area_code_len(first)?;
+            let area_len = area_code_len(first).filter(|&n| n < first.len())?;
             (&first[..area_len], &first[area_len..], None)
         }
         (Some(number), ext, None) => (first, number, ext),
@@ -156,8 +159,24 @@ mod tests {
             "0714-6351234-1234567",
             "abc",
             "",
+            "071",
+            "0714",
+            "+86 71",
+            "071长",
+            "07长14-6351234",
+            "0714-",
         ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever is typed, parsing answers and never panics.
+        #[test]
+        fn any_input_is_answered(s in "\\PC{0,20}", digits in "[0-9+() -]{0,20}") {
+            let _ = Phone::parse(&s);
+            let _ = Phone::parse(&digits);
+            let _ = crate::domain::CreditCode::parse(&s);
         }
     }
 

@@ -11,6 +11,7 @@ use crate::store::{StoreError, departments};
 use chrono::{Datelike, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 /// The answer to a create: a new ticket, or the response remembered for its `Idempotency-Key`.
 #[derive(Debug)]
@@ -105,13 +106,26 @@ pub fn act(
     now: NaiveDateTime,
 ) -> Result<Ticket, ServiceError> {
     conn::write(conn, |c| {
-        let ticket = repo::find_for_update(c, id)?
+        let lookups = action.lookups(payload);
+        // This ticket and the one a merge names are locked in id order, so that two tickets
+        // merged into each other at the same moment queue instead of both being archived.
+        let mut ids: Vec<TicketId> = std::iter::once(id)
+            .chain(lookups.ticket.filter(|t| *t != id))
+            .collect();
+        ids.sort();
+        let mut locked = BTreeMap::new();
+        for each in ids {
+            if let Some(t) = repo::find_for_update(c, each)? {
+                locked.insert(each, t);
+            }
+        }
+        let ticket = locked
+            .remove(&id)
             .filter(|t| visible(t, actor))
             .ok_or(ServiceError::NotFound)?;
-        let lookups = action.lookups(payload);
         let known = Known {
             departments: departments::existing(c, &lookups.departments)?,
-            tickets: repo::states(c, lookups.ticket.as_slice())?,
+            tickets: locked.iter().map(|(id, t)| (*id, t.state)).collect(),
         };
         let request = Request {
             action,
@@ -122,6 +136,19 @@ pub fn act(
         repo::write_effects(c, &ticket, &effects)?;
         Ok(effects.ticket)
     })
+}
+
+/// Whether `actor` may do `action` on the ticket now, payload aside: to answer a request whose
+/// body is unreadable in the contract's order (404, 403, 412, 409 before the body's 400 or 422).
+pub fn authorize(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: TicketId,
+    action: ActionKind,
+    if_match: Option<i64>,
+) -> Result<(), ServiceError> {
+    let ticket = get(conn, actor, id)?;
+    Ok(lifecycle::authorize(&ticket, action, actor, if_match)?)
 }
 
 pub fn get(conn: &mut DbConn, actor: &Actor, id: TicketId) -> Result<Ticket, ServiceError> {

@@ -272,25 +272,9 @@ pub fn find_for_update(conn: &mut DbConn, id: TicketId) -> Result<Option<Ticket>
     with_departments(conn, row.into_iter().collect()).map(|mut v| v.pop())
 }
 
-/// The states of the given tickets, for payloads that refer to other tickets.
-pub fn states(
-    conn: &mut DbConn,
-    ids: &[TicketId],
-) -> Result<BTreeMap<TicketId, State>, StoreError> {
-    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    let rows: Vec<(String, String)> = tickets::table
-        .filter(tickets::id.eq_any(keys))
-        .select((tickets::id, tickets::state))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|(id, state)| {
-            let corrupt = || StoreError::Corrupt(format!("ticket {id}"));
-            Ok((
-                id.parse().map_err(|_| corrupt())?,
-                state.parse().map_err(|_| corrupt())?,
-            ))
-        })
-        .collect()
+/// How many tickets there are, in every state.
+pub fn count(conn: &mut DbConn) -> Result<i64, StoreError> {
+    Ok(tickets::table.count().get_result(conn)?)
 }
 
 fn with_departments(conn: &mut DbConn, rows: Vec<TicketRow>) -> Result<Vec<Ticket>, StoreError> {
@@ -320,6 +304,8 @@ fn with_departments(conn: &mut DbConn, rows: Vec<TicketRow>) -> Result<Vec<Ticke
         })
         .collect()
 }
+
+diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 /// The filters of `GET /tickets`, already checked.
 #[derive(Debug, Clone, Default)]
@@ -363,18 +349,20 @@ pub fn list(conn: &mut DbConn, filter: &Filter) -> Result<Vec<Ticket>, StoreErro
         );
     }
     if let Some(q) = &filter.q {
-        let pattern = format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        // Case-insensitive on both backends (SQLite's LIKE is, PostgreSQL's is not); % and _
+        // are searched for as themselves.
+        let escaped = q
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
         query = query.filter(
-            tickets::number
+            lower(tickets::number)
                 .like(pattern.clone())
                 .escape('\\')
-                .or(tickets::subject.like(pattern.clone()).escape('\\'))
-                .or(tickets::enterprise_name.like(pattern).escape('\\')),
+                .or(lower(tickets::subject).like(pattern.clone()).escape('\\'))
+                .or(lower(tickets::enterprise_name).like(pattern).escape('\\')),
         );
     }
     if let Some(from) = filter.created_from {

@@ -249,6 +249,27 @@ impl TestApp {
         }
     }
 
+    /// POSTs `body` in chunks, without a Content-Length.
+    pub async fn send_streamed(&self, path: &str, token: &str, body: Vec<u8>) -> Reply {
+        let chunks: Vec<Result<web::Bytes, std::io::Error>> = body
+            .chunks(64 * 1024)
+            .map(|c| Ok(web::Bytes::copy_from_slice(c)))
+            .collect();
+        let mut res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .send_stream(futures_util::stream::iter(chunks))
+            .await
+            .expect("the server answers");
+        let bytes = res.body().await.expect("a body");
+        Reply {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.send("GET", path, Some(token), &[], None).await
     }

@@ -54,13 +54,19 @@ struct ContactInput {
     phone: Option<String>,
 }
 
+/// Only hotline operators log new tickets (403 for everyone else).
+pub fn may_create(actor: &Actor) -> Result<(), DomainError> {
+    match actor.role() {
+        Some(Role::Operator) => Ok(()),
+        _ => Err(DomainError::Forbidden(
+            "only hotline operators log new tickets".into(),
+        )),
+    }
+}
+
 /// Who may create (403), then every field (422, all problems at once).
 pub fn validate_new(input: &Value, actor: &Actor) -> Result<NewTicket, DomainError> {
-    if actor.role() != Some(Role::Operator) {
-        return Err(DomainError::Forbidden(
-            "only hotline operators log new tickets".into(),
-        ));
-    }
+    may_create(actor)?;
     if !input.is_object() {
         return Err(FieldError::new("body", "must be a JSON object").into());
     }

@@ -5,7 +5,7 @@
 mod create;
 mod payload;
 
-pub use create::{NewTicket, create, validate_new};
+pub use create::{NewTicket, create, may_create, validate_new};
 
 use super::ticket::{
     Actor, ExtensionRequest, Outcome, Role, Satisfaction, State, Ticket, TicketId,
@@ -175,7 +175,8 @@ impl ActionKind {
 
     /// What the caller must look up for this payload; tolerant of payloads that will fail later.
     pub fn lookups(self, payload: &Value) -> Lookups {
-        let text = |v: &Value| v.as_str().map(str::to_string);
+        // Trimmed as the payload checks trim them.
+        let text = |v: &Value| v.as_str().map(|s| s.trim().to_string());
         match self {
             ActionKind::Dispatch | ActionKind::Assign => {
                 let mut departments: Vec<String> = payload
@@ -196,7 +197,7 @@ impl ActionKind {
                 ticket: payload
                     .get("into")
                     .and_then(Value::as_str)
-                    .and_then(|s| s.parse().ok()),
+                    .and_then(|s| s.trim().parse().ok()),
             },
             _ => Lookups::default(),
         }
@@ -213,28 +214,7 @@ pub fn apply(
     known: &Known,
 ) -> Result<Effects, DomainError> {
     let action = request.action;
-    let party = Party::of(ticket, actor);
-    if !action.permitted(party) {
-        return Err(DomainError::Forbidden(format!(
-            "{} may not {action} this ticket",
-            describe(party)
-        )));
-    }
-    if let Some(expected) = request.if_match
-        && expected != ticket.version
-    {
-        return Err(DomainError::Stale {
-            expected,
-            current: ticket.version,
-        });
-    }
-    if !action.allowed_in(ticket.state) {
-        return Err(DomainError::Conflict(format!(
-            "{action} is not allowed while the ticket is {}",
-            ticket.state
-        )));
-    }
-    check_state_details(ticket, action, party)?;
+    authorize(ticket, action, actor, request.if_match)?;
 
     let payload = request.payload;
     if !payload.is_object() {
@@ -351,6 +331,38 @@ pub fn apply(
         },
         ticket: next,
     })
+}
+
+/// Whether `actor` may do `action` on `ticket` now, whatever the payload: who may (403), the
+/// version the caller saw (412), the state (409).
+pub fn authorize(
+    ticket: &Ticket,
+    action: ActionKind,
+    actor: &Actor,
+    if_match: Option<i64>,
+) -> Result<(), DomainError> {
+    let party = Party::of(ticket, actor);
+    if !action.permitted(party) {
+        return Err(DomainError::Forbidden(format!(
+            "{} may not {action} this ticket",
+            describe(party)
+        )));
+    }
+    if let Some(expected) = if_match
+        && expected != ticket.version
+    {
+        return Err(DomainError::Stale {
+            expected,
+            current: ticket.version,
+        });
+    }
+    if !action.allowed_in(ticket.state) {
+        return Err(DomainError::Conflict(format!(
+            "{action} is not allowed while the ticket is {}",
+            ticket.state
+        )));
+    }
+    check_state_details(ticket, action, party)
 }
 
 /// The conflicts that depend on more than the state alone.
