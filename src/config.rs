@@ -1,8 +1,9 @@
 //! Configuration: `config/default.toml` (built in), then `--config FILE`, then the environment
 //! (`CLOSEDLOOP__SECTION__KEY`, `DATABASE_URL`). Every problem names the key it is about.
 
+use crate::domain::calendar::DayOffRoll;
 use crate::domain::duration::Duration;
-use crate::domain::ticket::{Category, Urgency};
+use crate::domain::sla::{Policy, SlaTable};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -105,19 +106,9 @@ pub struct Scheduler {
 pub struct Calendar {
     pub timezone: String,
     pub business_hours: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SlaTable {
-    pub dispatch: Option<Duration>,
-    pub sign: Option<Duration>,
-    pub interim_reply: Option<Duration>,
-    pub handle: Option<Duration>,
-    pub feedback: Option<Duration>,
-    pub supervision: Option<Duration>,
-    pub warn_before: Option<Duration>,
-    pub extension_min_lead: Option<Duration>,
+    /// Where a calendar-day period that ends on a day off ends: `none`, `holidays` (official
+    /// holidays move it to the close of the next working day) or `days_off` (weekends too).
+    pub day_off_roll: DayOffRoll,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -305,44 +296,7 @@ impl Config {
                 )
             })?;
         }
-        for name in self.sla.keys() {
-            let known = name == "default"
-                || name == Urgency::Urgent.as_str()
-                || name.parse::<Category>().is_ok();
-            if !known {
-                return Err(ConfigError::new(
-                    format!("sla.{name}"),
-                    format!(
-                        "is neither default, urgent nor a category ({})",
-                        Category::expected()
-                    ),
-                ));
-            }
-        }
-        let default = self.sla.get("default").cloned().unwrap_or_default();
-        for (field, d) in [
-            ("dispatch", default.dispatch),
-            ("sign", default.sign),
-            ("interim_reply", default.interim_reply),
-            ("handle", default.handle),
-            ("feedback", default.feedback),
-            ("supervision", default.supervision),
-            ("warn_before", default.warn_before),
-            ("extension_min_lead", default.extension_min_lead),
-        ] {
-            if d.is_none() {
-                return Err(ConfigError::new(
-                    format!("sla.default.{field}"),
-                    "is required",
-                ));
-            }
-        }
-        if self.escalation.steps.is_empty() {
-            return Err(ConfigError::new(
-                "escalation.steps",
-                "needs at least one step (level 1 at the deadline)",
-            ));
-        }
+        self.policy()?;
         Ok(())
     }
 
@@ -353,6 +307,21 @@ impl Config {
                 "is not an IANA time zone such as Asia/Shanghai",
             )
         })
+    }
+
+    /// The SLA policy and escalation ladder, checked.
+    pub fn policy(&self) -> Result<Policy, ConfigError> {
+        Policy::new(&self.sla, self.escalation.steps.clone())
+            .map_err(|e| ConfigError::new(e.key, e.message))
+    }
+
+    /// The business periods of a working day, checked by `validate`.
+    pub fn business_hours(&self) -> Vec<(chrono::NaiveTime, chrono::NaiveTime)> {
+        self.calendar
+            .business_hours
+            .iter()
+            .filter_map(|p| parse_period(p))
+            .collect()
     }
 
     pub fn is_sqlite(&self) -> bool {

@@ -5,6 +5,8 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod jobs;
+pub mod metrics;
 pub mod seed;
 pub mod server;
 pub mod service;

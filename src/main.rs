@@ -5,7 +5,8 @@ use clap::{Parser, Subcommand};
 use closedloop::config::Config;
 use closedloop::domain::duration::Duration;
 use closedloop::domain::ticket::Role;
-use closedloop::store::{conn, users};
+use closedloop::jobs::scheduler::Scheduler;
+use closedloop::store::{DbConn, conn, users};
 use closedloop::{seed, server};
 use std::io::BufRead;
 use std::net::TcpListener;
@@ -27,12 +28,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the HTTP API.
+    /// Run the HTTP API and the scheduler.
     Serve {
         /// Seed the departments and the demo users and complaints first, and print demo tokens.
         #[arg(long)]
         demo: bool,
+        /// Leave the deadline scheduler to `closedloop worker` instances.
+        #[arg(long)]
+        no_scheduler: bool,
     },
+    /// Run the background work only (the deadline scheduler), without HTTP.
+    Worker,
     /// Apply the database migrations built into this binary.
     Migrate,
     /// Load the departments from seeds/ (again: nothing changes).
@@ -90,21 +96,16 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Serve { demo } => serve(&config, demo),
+        Command::Serve { demo, no_scheduler } => serve(&config, demo, !no_scheduler),
+        Command::Worker => worker(&config),
         Command::Migrate => {
-            let pool = conn::pool(
-                &config.database.url,
-                1,
-                std::time::Duration::from_secs(5),
-                std::time::Duration::from_secs(5),
-            )?;
-            let ran = conn::migrate(&mut *pool.get()?)?;
+            let mut db = server::connect(&config, false)?;
+            let ran = conn::migrate(&mut db)?;
             println!("{ran} migration(s) applied");
             Ok(())
         }
         Command::Seed { demo, dir } => {
-            let pool = server::pool(&config)?;
-            seed_now(&config, &pool, &dir, demo)
+            seed_now(&config, &mut server::connect(&config, true)?, &dir, demo)
         }
         Command::User {
             command:
@@ -127,20 +128,20 @@ fn main() -> anyhow::Result<()> {
             } else {
                 None
             };
-            let pool = server::pool(&config)?;
+            let mut db = server::connect(&config, true)?;
             let user = seed::UserSeed {
                 username,
                 role,
                 department,
                 email,
             };
-            seed::add_user(&mut *pool.get()?, &user, password.as_deref())?;
+            seed::add_user(&mut db, &user, password.as_deref())?;
             println!("user {} added", user.username);
             Ok(())
         }
         Command::Token { username, ttl } => {
-            let pool = server::pool(&config)?;
-            let user = users::find_by_username(&mut *pool.get()?, &username)?
+            let mut db = server::connect(&config, true)?;
+            let user = users::find_by_username(&mut db, &username)?
                 .filter(|u| u.active)
                 .with_context(|| format!("no active user '{username}'"))?;
             let ttl = match ttl {
@@ -151,12 +152,15 @@ fn main() -> anyhow::Result<()> {
                 ),
                 None => None,
             };
-            let state = server::state(&config, pool)?;
+            let tokens = closedloop::auth::Tokens::new(
+                config.auth.jwt_secret.expose(),
+                server::elapsed(config.auth.token_ttl),
+            );
             let role: Role = user.role.parse().map_err(anyhow::Error::msg)?;
             let now = chrono::Utc::now().timestamp();
             println!(
                 "{}",
-                state.tokens.issue(
+                tokens.issue(
                     &user.username,
                     role,
                     user.department_code.as_deref(),
@@ -179,15 +183,15 @@ fn main() -> anyhow::Result<()> {
 
 fn seed_now(
     config: &Config,
-    pool: &closedloop::store::Pool,
+    db: &mut DbConn,
     dir: &std::path::Path,
     demo: bool,
 ) -> anyhow::Result<()> {
     if demo && config.app.profile == closedloop::config::Profile::Production {
         bail!("demo users have the password \"demo\": not in the production profile");
     }
-    let settings = server::settings(config)?;
-    let report = seed::run(&mut *pool.get()?, dir, demo, &settings)?;
+    let settings = server::load_settings(config, db)?;
+    let report = seed::run(db, dir, demo, &settings)?;
     println!(
         "seeded {} department(s), {} user(s), {} complaint(s)",
         report.departments, report.users, report.complaints
@@ -195,10 +199,53 @@ fn seed_now(
     Ok(())
 }
 
-fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
+/// The scheduler, when `scheduler.enabled` (and the caller) wants it.
+fn scheduler(
+    config: &Config,
+    state: &closedloop::api::AppState,
+    wanted: bool,
+) -> Option<Scheduler> {
+    if !(wanted && config.scheduler.enabled) {
+        tracing::info!("scheduler off in this process");
+        return None;
+    }
+    let tick = server::elapsed(config.scheduler.tick)
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(1));
+    Some(Scheduler::spawn(
+        state.pool.clone(),
+        state.settings.clone(),
+        tick,
+        config.is_sqlite(),
+    ))
+}
+
+fn worker(config: &Config) -> anyhow::Result<()> {
+    let pool = server::pool(config)?;
+    let state = server::state(config, pool)?;
+    let Some(scheduler) = scheduler(config, &state, true) else {
+        bail!("scheduler.enabled is false: this worker would have nothing to do");
+    };
+    tracing::info!("closedloop worker running; stop it with Ctrl-C or SIGTERM");
+    actix_web::rt::System::new().block_on(async {
+        use actix_web::rt::signal::{ctrl_c, unix};
+        let mut term = unix::signal(unix::SignalKind::terminate())?;
+        futures_util::future::select(Box::pin(ctrl_c()), Box::pin(term.recv())).await;
+        anyhow::Ok(())
+    })?;
+    scheduler.stop();
+    Ok(())
+}
+
+fn serve(config: &Config, demo: bool, with_scheduler: bool) -> anyhow::Result<()> {
     let pool = server::pool(config)?;
     if demo {
-        seed_now(config, &pool, std::path::Path::new("seeds"), true)?;
+        seed_now(
+            config,
+            &mut *pool.get()?,
+            std::path::Path::new("seeds"),
+            true,
+        )?;
     }
     let state = actix_web::web::Data::new(server::state(config, pool)?);
     let listener = TcpListener::bind(&config.http.addr)
@@ -223,10 +270,15 @@ fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
             );
         }
     }
+    let background = scheduler(config, &state, with_scheduler);
     let workers = config.http.workers;
     actix_web::rt::System::new().block_on(async move {
         actix_web::rt::spawn(server::housekeeping(state.clone()));
         server::run(state, listener, workers)?.await
     })?;
+    // The HTTP server has stopped (SIGINT/SIGTERM); the scheduler finishes its transaction.
+    if let Some(s) = background {
+        s.stop();
+    }
     Ok(())
 }

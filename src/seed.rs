@@ -191,6 +191,7 @@ fn seed_complaint(
         let actor = actor_named(&step.by)?;
         service::act(
             conn,
+            settings,
             &actor,
             ticket.id,
             step.action,

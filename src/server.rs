@@ -3,7 +3,7 @@
 use crate::api::{self, AppState};
 use crate::auth::Tokens;
 use crate::config::Config;
-use crate::service::Settings;
+use crate::service::{Calendars, Settings};
 use crate::store::{self, conn};
 use actix_web::dev::Server;
 use actix_web::middleware::Logger;
@@ -12,10 +12,17 @@ use anyhow::Context;
 use std::net::TcpListener;
 
 pub fn settings(config: &Config) -> anyhow::Result<Settings> {
+    let timezone = config.timezone()?;
     Ok(Settings {
         number_prefix: config.app.number_prefix.clone(),
-        timezone: config.timezone()?,
+        timezone,
         idempotency_ttl: elapsed(config.http.idempotency_ttl),
+        policy: config.policy()?,
+        calendars: Calendars::new(
+            timezone,
+            config.business_hours(),
+            config.calendar.day_off_roll,
+        ),
     })
 }
 
@@ -43,14 +50,36 @@ pub fn pool(config: &Config) -> anyhow::Result<store::Pool> {
     Ok(pool)
 }
 
+/// The settings with the calendar loaded from the database.
+pub fn load_settings(config: &Config, conn: &mut store::DbConn) -> anyhow::Result<Settings> {
+    let settings = settings(config)?;
+    settings.calendars.refresh(conn)?;
+    Ok(settings)
+}
+
+/// One connection, for the one-shot commands (no pool and its threads: a process that exits
+/// while a pool thread is still talking to PostgreSQL can crash on the way out).
+pub fn connect(config: &Config, migrate: bool) -> anyhow::Result<store::DbConn> {
+    use diesel::r2d2::ManageConnection;
+    let db = &config.database;
+    let manager = conn::Manager::new(&db.url, elapsed(db.busy_timeout).to_std()?);
+    let mut connection = manager
+        .connect()
+        .with_context(|| format!("opening {}", crate::config::redact_url(&db.url)))?;
+    if migrate && db.migrate_on_start {
+        conn::migrate(&mut connection)?;
+    }
+    Ok(connection)
+}
+
 pub fn state(config: &Config, pool: store::Pool) -> anyhow::Result<AppState> {
     Ok(AppState {
-        pool,
         tokens: Tokens::new(
             config.auth.jwt_secret.expose(),
             elapsed(config.auth.token_ttl),
         ),
-        settings: settings(config)?,
+        settings: load_settings(config, &mut *pool.get()?)?,
+        pool,
         body_limit: config.http.body_limit,
     })
 }

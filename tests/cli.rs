@@ -37,17 +37,20 @@ fn closedloop(db: &TestDb, args: &[&str], env: &[(&str, &str)], stdin: Option<&s
 fn stdout(o: &Output) -> String {
     assert!(
         o.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&o.stderr)
+        "{}: {}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
     );
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
 async fn migrate_seed_user_and_token(backend: Backend) {
     let db = TestDb::new(backend);
+    let migrations = std::fs::read_dir("migrations/sqlite").unwrap().count();
     assert_eq!(
         stdout(&closedloop(&db, &["migrate"], &[], None)),
-        "1 migration(s) applied"
+        format!("{migrations} migration(s) applied")
     );
     assert_eq!(
         stdout(&closedloop(&db, &["migrate"], &[], None)),

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod calendar;
 pub mod departments;
 pub mod problem;
 pub mod tickets;
@@ -51,6 +52,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(tickets::act),
             )
             .route("/tickets/{id}/events", web::get().to(tickets::events))
+            .route("/tickets/{id}/timers", web::get().to(tickets::timers))
+            // The literal path first: `{year}` would take "deadline" too.
+            .route("/calendar/deadline", web::get().to(calendar::deadline))
+            .route("/calendar/{year}", web::get().to(calendar::get))
+            .route("/calendar/{year}", web::put().to(calendar::put))
             .route("/departments", web::get().to(departments::list)),
     )
     .route("/healthz", web::get().to(healthz))

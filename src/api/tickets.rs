@@ -105,14 +105,38 @@ pub async fn act(
         }
     };
     let viewer = actor.clone();
+    let st = state.clone();
     let ticket = db(&state, move |conn| {
-        service::act(conn, &actor, id, action, &input, if_match, store::now())
+        service::act(
+            conn,
+            &st.settings,
+            &actor,
+            id,
+            action,
+            &input,
+            if_match,
+            store::now(),
+        )
     })
     .await?;
     Ok(with_etag(
         &ticket,
         views::ticket(&ticket, &viewer, state.settings.timezone),
     ))
+}
+
+/// `GET /tickets/{id}/timers`: every timer of the ticket, in the order they started.
+pub async fn timers(
+    who: Identity,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = ticket_id(&path)?;
+    let actor = who.0;
+    let timers = db(&state, move |conn| service::timers(conn, &actor, id)).await?;
+    let tz = state.settings.timezone;
+    let items: Vec<Value> = timers.iter().map(|t| views::timer(t, tz)).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
 }
 
 #[derive(Deserialize)]
@@ -162,13 +186,15 @@ pub struct ListParams {
     q: Option<String>,
     created_from: Option<String>,
     created_to: Option<String>,
+    overdue: Option<String>,
+    due_before: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
 }
 
 impl ListParams {
     /// The checked filter and page size, or every problem with the parameters at once.
-    fn filter(self, tz: chrono_tz::Tz) -> Result<(Filter, i64), Problem> {
+    fn filter(self, tz: chrono_tz::Tz, now: NaiveDateTime) -> Result<(Filter, i64), Problem> {
         let mut errors = vec![];
         let e = &mut errors;
         let state = collect(e, parse_choice::<State>("state", self.state.as_deref())).flatten();
@@ -191,6 +217,12 @@ impl ListParams {
         let department = collect(e, parse_department(self.department.as_deref())).flatten();
         let limit = collect(e, Page::limit(self.limit.as_deref()));
         let before = collect(e, self.cursor.as_deref().map(ticket_cursor).transpose()).flatten();
+        let overdue = collect(e, parse_flag("overdue", self.overdue.as_deref())).flatten();
+        let due_before = collect(
+            e,
+            parse_time("due_before", self.due_before.as_deref(), tz, false),
+        )
+        .flatten();
         match limit {
             Some(limit) if errors.is_empty() => Ok((
                 Filter {
@@ -201,6 +233,8 @@ impl ListParams {
                     q,
                     created_from,
                     created_to,
+                    overdue: overdue.map(|o| (o, now)),
+                    due_before,
                     before,
                     limit: limit + 1,
                 },
@@ -217,7 +251,7 @@ pub async fn list(
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, Problem> {
     let tz = state.settings.timezone;
-    let (filter, limit) = params.into_inner().filter(tz)?;
+    let (filter, limit) = params.into_inner().filter(tz, store::now())?;
     let actor = who.0;
     let viewer = actor.clone();
     let tickets = db(&state, move |conn| service::list(conn, &actor, filter)).await?;
@@ -284,6 +318,15 @@ fn parse_time(
         return Err(bad());
     }
     Ok(Some(at))
+}
+
+fn parse_flag(field: &str, value: Option<&str>) -> Result<Option<bool>, FieldError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(FieldError::new(field, "must be true or false")),
+    }
 }
 
 fn parse_q(value: Option<&str>) -> Result<Option<String>, FieldError> {

@@ -3,6 +3,7 @@
 
 use crate::domain::lifecycle::Event;
 use crate::domain::ticket::{Actor, Category, Role, Ticket};
+use crate::domain::timer::Timer;
 use crate::domain::{FieldError, Phone};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -53,6 +54,31 @@ pub fn ticket(t: &Ticket, viewer: &Actor, tz: Tz) -> Value {
         "version": t.version,
         "created_at": timestamp(t.created_at, tz),
         "updated_at": timestamp(t.updated_at, tz),
+        "due_at": t.due_at.map(|d| timestamp(d, tz)),
+        "overdue": t.due_at.is_some_and(|d| d < crate::store::now()),
+        "escalation_level": t.escalation_level,
+    })
+}
+
+/// A timer: its deadline and ladder while it runs, how it ended once it has.
+pub fn timer(t: &Timer, tz: Tz) -> Value {
+    let at = |v: Option<NaiveDateTime>| v.map(|d| timestamp(d, tz));
+    json!({
+        "id": t.id,
+        "kind": t.kind,
+        "started_at": timestamp(t.started_at, tz),
+        "due_at": timestamp(t.due_at, tz),
+        "warn_at": timestamp(t.warn_at, tz),
+        "warned_at": at(t.warned_at),
+        "level": t.level,
+        "next_fire_at": at(t.next_fire_at),
+        "ended_at": at(t.ended_at),
+        "outcome": t.outcome,
+        "running": t.is_running(),
+        "overdue": t.is_running() && t.due_at < crate::store::now(),
+        "duration": t.duration,
+        "extended_days": t.extended_days,
+        "beyond_calendar": t.beyond_calendar,
     })
 }
 

@@ -41,11 +41,15 @@ macro_rules! name_enum {
     };
 }
 
+pub mod calendar;
 pub mod credit_code;
 pub mod duration;
+pub mod escalation;
 pub mod lifecycle;
 pub mod phone;
+pub mod sla;
 pub mod ticket;
+pub mod timer;
 
 pub use credit_code::CreditCode;
 pub use phone::Phone;

@@ -188,6 +188,10 @@ pub struct Ticket {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The nearest deadline among its running timers.
+    pub due_at: Option<NaiveDateTime>,
+    /// The highest escalation level among its running timers.
+    pub escalation_level: i32,
 }
 
 impl Ticket {

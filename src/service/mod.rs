@@ -1,10 +1,16 @@
 //! The use cases behind the API and the CLI, each one transaction: load, decide with the pure
 //! lifecycle, write the effects. Blocking code: call it from `web::block` or a plain thread.
 
+pub mod calendar;
+pub mod scheduler;
 pub mod tickets;
 
+use crate::domain::calendar::{Calendar, DayOffRoll, Year};
 use crate::domain::lifecycle::DomainError;
-use crate::store::StoreError;
+use crate::domain::sla::Policy;
+use crate::store::{self, DbConn, StoreError};
+use chrono::{NaiveDateTime, NaiveTime};
+use std::sync::{Arc, Mutex, RwLock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -32,4 +38,56 @@ pub struct Settings {
     pub number_prefix: String,
     pub timezone: chrono_tz::Tz,
     pub idempotency_ttl: chrono::Duration,
+    pub policy: Policy,
+    pub calendars: Calendars,
+}
+
+/// The working-day calendar in memory, shared by the handlers and the scheduler, loaded from the
+/// database at start and again whenever an admin changes it (here or on another instance).
+#[derive(Debug, Clone)]
+pub struct Calendars {
+    current: Arc<RwLock<Arc<Calendar>>>,
+    loaded: Arc<Mutex<Option<NaiveDateTime>>>,
+    timezone: chrono_tz::Tz,
+    hours: Vec<(NaiveTime, NaiveTime)>,
+    roll: DayOffRoll,
+}
+
+impl Calendars {
+    pub fn new(
+        timezone: chrono_tz::Tz,
+        hours: Vec<(NaiveTime, NaiveTime)>,
+        roll: DayOffRoll,
+    ) -> Self {
+        let empty = Calendar::new(timezone, hours.clone(), roll, Default::default());
+        Calendars {
+            current: Arc::new(RwLock::new(Arc::new(empty))),
+            loaded: Arc::new(Mutex::new(None)),
+            timezone,
+            hours,
+            roll,
+        }
+    }
+
+    pub fn current(&self) -> Arc<Calendar> {
+        self.current.read().expect("calendar lock").clone()
+    }
+
+    /// Builds a calendar of these years with the configured zone and hours.
+    pub fn with_years(&self, years: std::collections::BTreeMap<i32, Year>) -> Calendar {
+        Calendar::new(self.timezone, self.hours.clone(), self.roll, years)
+    }
+
+    /// Loads the calendar from the database when it changed since the last load.
+    pub fn refresh(&self, conn: &mut DbConn) -> Result<(), StoreError> {
+        let change = store::calendar::last_change(conn)?;
+        let mut loaded = self.loaded.lock().expect("calendar lock");
+        if loaded.is_some() && *loaded == change {
+            return Ok(());
+        }
+        let calendar = self.with_years(store::calendar::load(conn)?);
+        *self.current.write().expect("calendar lock") = Arc::new(calendar);
+        *loaded = change;
+        Ok(())
+    }
 }

@@ -2,12 +2,13 @@
 
 use super::{ServiceError, Settings};
 use crate::domain::FieldError;
-use crate::domain::lifecycle::{self, ActionKind, Known, Request};
+use crate::domain::lifecycle::{self, ActionKind, Context, Known, Request};
 use crate::domain::ticket::{Actor, Role, Ticket, TicketId};
+use crate::domain::timer::Timer;
 use crate::store::conn::{self, DbConn};
 use crate::store::idempotency::{self, KeyRow};
 use crate::store::tickets::{self as repo, EventRow, Filter};
-use crate::store::{StoreError, departments};
+use crate::store::{self, StoreError, departments};
 use chrono::{Datelike, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -58,7 +59,16 @@ pub fn create(
             let year = settings.timezone.from_utc_datetime(&now).year();
             let serial = repo::next_number(c, year)?;
             let number = format!("{}-{year}-{serial:06}", settings.number_prefix);
-            let effects = lifecycle::create(new.clone(), TicketId::new(), number, actor, now);
+            let calendar = settings.calendars.current();
+            let known = Known::default();
+            let ctx = Context {
+                now,
+                known: &known,
+                policy: &settings.policy,
+                calendar: &calendar,
+                timers: &[],
+            };
+            let effects = lifecycle::create(new.clone(), TicketId::new(), number, actor, &ctx);
             repo::insert(c, &effects)?;
             let body = render(&effects.ticket);
             if let Some(key) = key {
@@ -96,8 +106,10 @@ fn request_hash(input: &Value) -> String {
 
 /// One action on one ticket, decided by `lifecycle::apply` and written with its event in one
 /// transaction. The ticket row stays locked from the read to the write.
+#[allow(clippy::too_many_arguments)]
 pub fn act(
     conn: &mut DbConn,
+    settings: &Settings,
     actor: &Actor,
     id: TicketId,
     action: ActionKind,
@@ -132,7 +144,16 @@ pub fn act(
             payload,
             if_match,
         };
-        let effects = lifecycle::apply(&ticket, &request, actor, now, &known)?;
+        let timers = store::timers::running(c, id)?;
+        let calendar = settings.calendars.current();
+        let ctx = Context {
+            now,
+            known: &known,
+            policy: &settings.policy,
+            calendar: &calendar,
+            timers: &timers,
+        };
+        let effects = lifecycle::apply(&ticket, &request, actor, &ctx)?;
         repo::write_effects(c, &ticket, &effects)?;
         Ok(effects.ticket)
     })
@@ -173,6 +194,13 @@ pub fn list(
         filter.visible_to = actor.department().map(str::to_string);
     }
     Ok(repo::list(conn, &filter)?)
+}
+
+/// Every timer the ticket has had: running ones with their deadline and level, ended ones with
+/// how they ended.
+pub fn timers(conn: &mut DbConn, actor: &Actor, id: TicketId) -> Result<Vec<Timer>, ServiceError> {
+    get(conn, actor, id)?;
+    Ok(store::timers::all(conn, id)?)
 }
 
 pub fn events(

@@ -51,3 +51,36 @@ pub fn insert_department_if_missing(
     };
     Ok(inserted == 1)
 }
+
+/// Locks up to `limit` tickets that have a timer due at `now`, earliest first. PostgreSQL skips
+/// tickets another transaction holds (a scheduler on another instance, or a person's action);
+/// SQLite needs no lock, as one write transaction runs at a time.
+pub fn claim_due_tickets(
+    conn: &mut DbConn,
+    now: chrono::NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    use super::schema::timers;
+    let due = || {
+        timers::table
+            .filter(timers::ended_at.is_null())
+            .filter(timers::next_fire_at.is_not_null())
+            .filter(timers::next_fire_at.le(now))
+            .order(timers::next_fire_at.asc())
+            .limit(limit)
+            .select(timers::ticket_id)
+    };
+    Ok(match conn {
+        DbConn::Postgres(pg) => tickets::table
+            .filter(tickets::id.eq_any(due()))
+            .select(tickets::id)
+            .for_update()
+            .skip_locked()
+            .load(pg)?,
+        DbConn::Sqlite(lite) => {
+            let mut ids: Vec<String> = due().load(lite)?;
+            ids.dedup();
+            ids
+        }
+    })
+}

@@ -2,11 +2,15 @@
 //! queries, each taking `&mut DbConn` so the caller decides the transaction.
 
 mod backend;
+pub mod calendar;
 pub mod conn;
 pub mod departments;
 pub mod idempotency;
+pub mod leases;
+pub mod outbox;
 pub mod schema;
 pub mod tickets;
+pub mod timers;
 pub mod users;
 
 pub use conn::{DbConn, Pool, PooledConn};

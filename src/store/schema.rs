@@ -47,6 +47,8 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        due_at -> Nullable<Timestamp>,
+        escalation_level -> Integer,
     }
 }
 
@@ -94,7 +96,69 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    calendar_years (year) {
+        year -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    calendar_days (day) {
+        day -> Text,
+        year -> Integer,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    timers (id) {
+        id -> Text,
+        ticket_id -> Text,
+        kind -> Text,
+        started_at -> Timestamp,
+        due_at -> Timestamp,
+        warn_at -> Timestamp,
+        warned_at -> Nullable<Timestamp>,
+        level -> Integer,
+        next_fire_at -> Nullable<Timestamp>,
+        last_fired_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        duration -> Nullable<Text>,
+        extended_days -> Integer,
+        beyond_calendar -> Bool,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        ticket_id -> Nullable<Text>,
+        event_id -> Nullable<Text>,
+        template -> Text,
+        recipients -> Text,
+        data -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        message_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(ticket_events -> tickets (ticket_id));
+diesel::joinable!(timers -> tickets (ticket_id));
 diesel::joinable!(ticket_departments -> tickets (ticket_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -105,4 +169,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_events,
     ticket_counters,
     idempotency_keys,
+    calendar_years,
+    calendar_days,
+    timers,
+    outbox,
+    leases,
 );

@@ -3,7 +3,7 @@
 
 use super::conn::{DbConn, MultiBackend};
 use super::schema::{ticket_departments, ticket_events, tickets};
-use super::{StoreError, backend};
+use super::{StoreError, backend, outbox, timers};
 use crate::domain::lifecycle::{Effects, Event};
 use crate::domain::ticket::{Actor, Category, Contact, Enterprise, Role, State, Ticket, TicketId};
 use chrono::NaiveDateTime;
@@ -34,6 +34,8 @@ pub struct TicketRow {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub due_at: Option<NaiveDateTime>,
+    pub escalation_level: i32,
 }
 
 impl TicketRow {
@@ -63,6 +65,8 @@ impl TicketRow {
             created_by: t.created_by.clone(),
             created_at: t.created_at,
             updated_at: t.updated_at,
+            due_at: t.due_at,
+            escalation_level: t.escalation_level,
         }
     }
 
@@ -110,6 +114,8 @@ impl TicketRow {
             created_by: self.created_by,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            due_at: self.due_at,
+            escalation_level: self.escalation_level,
         })
     }
 }
@@ -205,10 +211,7 @@ pub fn insert(conn: &mut DbConn, effects: &Effects) -> Result<(), StoreError> {
         .values(TicketRow::from_ticket(ticket))
         .execute(conn)?;
     replace_co_departments(conn, ticket)?;
-    diesel::insert_into(ticket_events::table)
-        .values(EventRow::new(ticket, &effects.event))
-        .execute(conn)?;
-    Ok(())
+    write_consequences(conn, effects)
 }
 
 /// Writes a change decided by `lifecycle::apply` on `before`. Fails with `Concurrent` when the
@@ -237,9 +240,39 @@ pub fn write_effects(
         .execute(conn)?;
         replace_co_departments(conn, after)?;
     }
+    write_consequences(conn, effects)
+}
+
+/// The event, the timers and the notifications of a change: written with it, or not at all.
+fn write_consequences(conn: &mut DbConn, effects: &Effects) -> Result<(), StoreError> {
+    let ticket = &effects.ticket;
+    let event = EventRow::new(ticket, &effects.event);
     diesel::insert_into(ticket_events::table)
-        .values(EventRow::new(after, &effects.event))
+        .values(&event)
         .execute(conn)?;
+    // Ended and moved timers first: a stage restarted by this change may reuse the kind.
+    for timer in &effects.timers.changed {
+        timers::update(conn, ticket.id, timer)?;
+    }
+    for timer in &effects.timers.started {
+        timers::insert(conn, ticket.id, timer)?;
+    }
+    for n in &effects.notifications {
+        let data = serde_json::json!({
+            "number": ticket.number,
+            "subject": ticket.subject,
+            "enterprise": ticket.enterprise.name,
+            "state": ticket.state,
+            "lead_department": ticket.lead_department,
+            "co_departments": ticket.co_departments,
+            "action": effects.event.action,
+            "payload": effects.event.payload,
+            "timer": n.timer,
+            "level": n.level,
+            "due_at": ticket.due_at,
+        });
+        outbox::insert(conn, ticket.id, &event.id, n, &data, effects.event.at)?;
+    }
     Ok(())
 }
 
@@ -319,6 +352,11 @@ pub struct Filter {
     pub q: Option<String>,
     pub created_from: Option<NaiveDateTime>,
     pub created_to: Option<NaiveDateTime>,
+    /// With `(true, now)` the tickets with a running timer past its deadline at `now`; with
+    /// `(false, now)` the others.
+    pub overdue: Option<(bool, NaiveDateTime)>,
+    /// Tickets whose nearest deadline is before this moment.
+    pub due_before: Option<NaiveDateTime>,
     /// Keyset cursor: only tickets with an id below this one (ids are time-ordered UUIDv7).
     pub before: Option<TicketId>,
     pub limit: i64,
@@ -371,6 +409,16 @@ pub fn list(conn: &mut DbConn, filter: &Filter) -> Result<Vec<Ticket>, StoreErro
     if let Some(to) = filter.created_to {
         query = query.filter(tickets::created_at.lt(to));
     }
+    match filter.overdue {
+        Some((true, now)) => query = query.filter(tickets::due_at.lt(now)),
+        Some((false, now)) => {
+            query = query.filter(tickets::due_at.is_null().or(tickets::due_at.ge(now)))
+        }
+        None => {}
+    }
+    if let Some(due_before) = filter.due_before {
+        query = query.filter(tickets::due_at.lt(due_before));
+    }
     if let Some(before) = filter.before {
         query = query.filter(tickets::id.lt(before.to_string()));
     }
@@ -400,4 +448,21 @@ pub fn events(
 /// The next human number of `year`, counted in the caller's transaction.
 pub fn next_number(conn: &mut DbConn, year: i32) -> Result<i64, StoreError> {
     backend::bump_counter(conn, year)
+}
+
+/// Refreshes a ticket's summary of its running timers (nearest deadline, highest level) after
+/// its deadlines were counted again; the ticket's state and version are untouched.
+pub fn set_summary(
+    conn: &mut DbConn,
+    id: TicketId,
+    due_at: Option<NaiveDateTime>,
+    escalation_level: i32,
+) -> Result<(), StoreError> {
+    diesel::update(tickets::table.find(id.to_string()))
+        .set((
+            tickets::due_at.eq(due_at),
+            tickets::escalation_level.eq(escalation_level),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

@@ -154,7 +154,7 @@ impl TestApp {
         vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = Config::load(None, vars).expect("test config");
         let pool = server::pool(&config).expect("database");
-        let settings = server::settings(&config).unwrap();
+        let settings = server::load_settings(&config, &mut pool.get().unwrap()).unwrap();
         seed::run(
             &mut pool.get().unwrap(),
             std::path::Path::new("seeds"),

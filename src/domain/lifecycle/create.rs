@@ -1,12 +1,12 @@
 //! Creating a ticket (受理): the operator's input, checked field by field, becomes a ticket in
 //! `accepted` with its first event.
 
-use super::{DomainError, Effects, Event};
+use super::{Context, DomainError, Effects, Event, TimerChanges};
+use crate::domain::sla::TimerKind;
 use crate::domain::ticket::{
     Actor, Category, Channel, Contact, Enterprise, Role, State, Ticket, TicketId, Urgency,
 };
 use crate::domain::{CreditCode, FieldError, Phone, collect, from_json, required_text};
-use chrono::NaiveDateTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -168,8 +168,9 @@ pub fn create(
     id: TicketId,
     number: String,
     actor: &Actor,
-    now: NaiveDateTime,
+    ctx: &Context,
 ) -> Effects {
+    let now = ctx.now;
     let ticket = Ticket {
         id,
         number,
@@ -197,6 +198,8 @@ pub fn create(
         created_by: actor.username().unwrap_or("system").to_string(),
         created_at: now,
         updated_at: now,
+        due_at: None,
+        escalation_level: 0,
     };
     // The event names what was logged, not who complained: contact details stay on the ticket.
     let payload = json!({
@@ -205,16 +208,22 @@ pub fn create(
         "category": ticket.category,
         "urgency": ticket.urgency,
     });
-    Effects {
-        event: Event {
-            action: "create".to_string(),
-            actor: actor.clone(),
-            from_state: None,
-            to_state: State::Accepted,
-            level: None,
-            payload,
-            at: now,
-        },
-        ticket,
-    }
+    let event = Event {
+        action: "create".to_string(),
+        actor: actor.clone(),
+        from_state: None,
+        to_state: State::Accepted,
+        level: None,
+        payload,
+        at: now,
+    };
+    // The hotline's clock to dispatch, and the 7-day procedural reply counted from receipt.
+    let timers = TimerChanges {
+        started: vec![
+            ctx.start(&ticket, TimerKind::Dispatch, None),
+            ctx.start(&ticket, TimerKind::InterimReply, None),
+        ],
+        changed: vec![],
+    };
+    Effects::new(ticket, event, timers, vec![], &[])
 }

@@ -2,14 +2,21 @@
 //! changes. `apply` is pure — the caller loads what it needs, and writes the returned `Effects`
 //! (new ticket, one event) in one transaction. Nothing else changes a ticket's state.
 
+mod clocks;
 mod create;
+pub mod notify;
 mod payload;
 
+pub use clocks::{TimerChanges, running_after, summary};
 pub use create::{NewTicket, create, may_create, validate_new};
+pub use notify::{Notification, Recipient};
 
+use super::calendar::Calendar;
+use super::sla::{Policy, TimerKind};
 use super::ticket::{
     Actor, ExtensionRequest, Outcome, Role, Satisfaction, State, Ticket, TicketId,
 };
+use super::timer::Timer;
 use super::{FieldError, from_json};
 use chrono::NaiveDateTime;
 use payload::*;
@@ -60,12 +67,45 @@ pub struct Known {
     pub tickets: BTreeMap<TicketId, State>,
 }
 
-/// What `apply` and `create` decide must be written.
+/// Everything `apply` decides on besides the ticket itself: the time, what the payload refers to,
+/// the policy and calendar deadlines are counted with, and the ticket's running timers.
+pub struct Context<'a> {
+    pub now: NaiveDateTime,
+    pub known: &'a Known,
+    pub policy: &'a Policy,
+    pub calendar: &'a Calendar,
+    pub timers: &'a [Timer],
+}
+
+/// What `apply` and `create` decide must be written, all in one transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Effects {
     /// The ticket as it is after the change, with its version raised by one.
     pub ticket: Ticket,
     pub event: Event,
+    pub timers: TimerChanges,
+    pub notifications: Vec<Notification>,
+}
+
+impl Effects {
+    /// Completes a change: the ticket's summary of its running timers, as they will be.
+    pub(crate) fn new(
+        mut ticket: Ticket,
+        event: Event,
+        timers: TimerChanges,
+        notifications: Vec<Notification>,
+        before: &[Timer],
+    ) -> Self {
+        let (due_at, level) = summary(&running_after(before, &timers));
+        ticket.due_at = due_at;
+        ticket.escalation_level = level;
+        Effects {
+            ticket,
+            event,
+            timers,
+            notifications,
+        }
+    }
 }
 
 /// One entry of the append-only timeline.
@@ -210,11 +250,19 @@ pub fn apply(
     ticket: &Ticket,
     request: &Request<'_>,
     actor: &Actor,
-    now: NaiveDateTime,
-    known: &Known,
+    ctx: &Context,
 ) -> Result<Effects, DomainError> {
     let action = request.action;
     authorize(ticket, action, actor, request.if_match)?;
+    if action == ActionKind::RequestExtension {
+        check_extension_lead(ticket, ctx)?;
+    }
+    let (now, known) = (ctx.now, ctx.known);
+    let mut detail = clocks::Detail {
+        satisfaction: None,
+        supervision_due: None,
+        approved_days: None,
+    };
 
     let payload = request.payload;
     if !payload.is_object() {
@@ -274,11 +322,13 @@ pub fn apply(
                 .pending_extension
                 .take()
                 .expect("checked by check_state_details");
+            detail.approved_days = p.approve.then_some(asked.working_days);
             json!({ "approve": p.approve, "note": p.note, "working_days": asked.working_days, "reason": asked.reason })
         }
         ActionKind::Supervise => {
             let p = SupervisePayload::read(payload, actor, now)?;
             next.state = State::Supervised;
+            detail.supervision_due = p.due;
             json!(p)
         }
         ActionKind::Coordinate => {
@@ -288,6 +338,7 @@ pub fn apply(
         }
         ActionKind::Feedback => {
             let p = FeedbackPayload::read(payload)?;
+            detail.satisfaction = Some(p.satisfaction);
             if p.satisfaction == Satisfaction::Dissatisfied {
                 // 重办: the lead department handles the case again.
                 next.state = State::Handling;
@@ -319,18 +370,36 @@ pub fn apply(
         next.pending_extension = None;
     }
 
-    Ok(Effects {
-        event: Event {
-            action: action.as_str().to_string(),
-            actor: actor.clone(),
-            from_state: Some(ticket.state),
-            to_state: next.state,
-            level: None,
-            payload: event_payload,
-            at: now,
-        },
-        ticket: next,
-    })
+    let event = Event {
+        action: action.as_str().to_string(),
+        actor: actor.clone(),
+        from_state: Some(ticket.state),
+        to_state: next.state,
+        level: None,
+        payload: event_payload,
+        at: now,
+    };
+    let timers = clocks::changes(action, ticket, &next, &detail, ctx);
+    let notifications = notify::for_action(action, &next);
+    Ok(Effects::new(next, event, timers, notifications, ctx.timers))
+}
+
+/// An extension is asked for while the `handle` deadline is still at least
+/// `sla.extension_min_lead` ahead (409 otherwise).
+fn check_extension_lead(ticket: &Ticket, ctx: &Context) -> Result<(), DomainError> {
+    let Some(handle) = ctx.running(TimerKind::Handle) else {
+        return Ok(());
+    };
+    let lead = ctx
+        .policy
+        .extension_min_lead(ticket.category, ticket.urgency);
+    let latest = ctx.calendar.before(handle.due_at, lead);
+    if ctx.now > latest {
+        return Err(DomainError::Conflict(format!(
+            "an extension must be asked for at least {lead} before the handling deadline"
+        )));
+    }
+    Ok(())
 }
 
 /// Whether `actor` may do `action` on `ticket` now, whatever the payload: who may (403), the

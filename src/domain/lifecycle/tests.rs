@@ -75,7 +75,62 @@ pub(crate) fn ticket_in(state: State) -> Ticket {
         created_by: "op1".into(),
         created_at: at(9),
         updated_at: at(9),
+        due_at: None,
+        escalation_level: 0,
     }
+}
+
+/// The default policy of config/default.toml and a calendar of plain weeks.
+pub(crate) fn policy_and_calendar() -> &'static (Policy, Calendar) {
+    static BOTH: std::sync::OnceLock<(Policy, Calendar)> = std::sync::OnceLock::new();
+    BOTH.get_or_init(|| {
+        let config = crate::config::Config::load(None, vec![]).unwrap();
+        let calendar = Calendar::new(
+            chrono_tz::Asia::Shanghai,
+            config.business_hours(),
+            crate::domain::calendar::DayOffRoll::Holidays,
+            Default::default(),
+        );
+        (config.policy().unwrap(), calendar)
+    })
+}
+
+/// `apply` with no running timers, the default policy and a plain calendar.
+fn apply_at(
+    ticket: &Ticket,
+    request: &Request,
+    actor: &Actor,
+    now: NaiveDateTime,
+    known: &Known,
+) -> Result<Effects, DomainError> {
+    let (policy, calendar) = policy_and_calendar();
+    let ctx = Context {
+        now,
+        known,
+        policy,
+        calendar,
+        timers: &[],
+    };
+    apply(ticket, request, actor, &ctx)
+}
+
+fn create_at(
+    new: NewTicket,
+    id: TicketId,
+    number: String,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> Effects {
+    let (policy, calendar) = policy_and_calendar();
+    let known = Known::default();
+    let ctx = Context {
+        now,
+        known: &known,
+        policy,
+        calendar,
+        timers: &[],
+    };
+    create(new, id, number, actor, &ctx)
 }
 
 fn actor(party: &str) -> Actor {
@@ -179,7 +234,7 @@ fn every_cell_of_the_table() {
                     payload: &payload,
                     if_match: None,
                 };
-                let got = match apply(&ticket, &request, &actor(party), at(11), &known(target)) {
+                let got = match apply_at(&ticket, &request, &actor(party), at(11), &known(target)) {
                     Ok(effects) => {
                         assert_eq!(effects.ticket.version, ticket.version + 1);
                         assert_eq!(effects.event.from_state, Some(state));
@@ -217,7 +272,7 @@ fn run(
         payload: &payload,
         if_match: None,
     };
-    apply(ticket, &request, &actor(party), at(11), &known(target))
+    apply_at(ticket, &request, &actor(party), at(11), &known(target))
 }
 
 #[test]
@@ -242,7 +297,7 @@ fn archiving_actions_set_the_outcome() {
         payload: &payload,
         if_match: None,
     };
-    let e = apply(
+    let e = apply_at(
         &ticket_in(State::Accepted),
         &request,
         &actor("operator"),
@@ -382,7 +437,7 @@ fn checks_come_in_the_contract_order() {
             payload: &payload,
             if_match: Some(1),
         };
-        apply(&ticket, &request, &actor(party), at(11), &Known::default())
+        apply_at(&ticket, &request, &actor(party), at(11), &Known::default())
     };
     // 403 before 412: a department may never sign an unassigned case, whatever version it saw.
     assert!(matches!(
@@ -509,7 +564,7 @@ fn merge_target_must_be_another_live_ticket() {
             payload: &payload,
             if_match: None,
         };
-        let r = apply(&ticket, &request, &actor("operator"), at(11), &known);
+        let r = apply_at(&ticket, &request, &actor("operator"), at(11), &known);
         assert!(
             matches!(r, Err(DomainError::Invalid(ref e)) if e[0].field == "into"),
             "{into}: {r:?}"
@@ -562,7 +617,7 @@ mod create_tests {
     #[test]
     fn a_valid_complaint_becomes_an_accepted_ticket() {
         let new = validate_new(&input(), &actor("operator")).unwrap();
-        let e = create(
+        let e = create_at(
             new,
             TicketId::new(),
             "XL-2026-000001".into(),
@@ -656,7 +711,7 @@ mod sequences {
         fn random_sequences_stay_in_the_table(steps in proptest::collection::vec(step(), 1..60)) {
             let operator = actor("operator");
             let new = validate_new(&create_tests::input(), &operator).unwrap();
-            let created = create(new, TicketId::new(), "XL-2026-000001".into(), &operator, at(9));
+            let created = create_at(new, TicketId::new(), "XL-2026-000001".into(), &operator, at(9));
             let mut ticket = created.ticket;
             let mut timeline = vec![created.event];
             let target = TicketId::new();
@@ -676,7 +731,7 @@ mod sequences {
                     ("lead" | "co", _, _) => ("other", actor("other")),
                     (p, _, _) => (p, actor(p)),
                 };
-                let result = apply(&ticket, &request, &who, at(11), &known(target));
+                let result = apply_at(&ticket, &request, &who, at(11), &known(target));
                 let mut cell = expected(s.action.as_str(), ticket.state, party, true);
                 // Extension rules the table leaves to the text: one pending request at a time.
                 let pending = ticket.pending_extension.is_some();

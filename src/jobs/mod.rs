@@ -1,0 +1,3 @@
+//! Background work of `serve` and `worker`: loops on their own threads, off the HTTP workers.
+
+pub mod scheduler;

@@ -1,0 +1,94 @@
+//! The scheduler loop: every tick it fires the whole backlog of due timers. On PostgreSQL any
+//! number of instances run it side by side (claims skip each other's tickets); on SQLite one
+//! instance holds the `scheduler` lease and the others stay idle, saying so.
+
+use crate::service::Settings;
+use crate::service::scheduler::{fire_due, observe};
+use crate::store::{self, Pool, leases};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+const BATCH: i64 = 500;
+const LEASE: &str = "scheduler";
+
+pub struct Scheduler {
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl Scheduler {
+    /// Starts the loop on its own thread.
+    /// `sqlite`: whether the database is SQLite, where one instance runs the loop at a time.
+    pub fn spawn(pool: Pool, settings: Settings, tick: Duration, sqlite: bool) -> Scheduler {
+        let (stop, stopped) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("scheduler".into())
+            .spawn(move || run(pool, settings, tick, sqlite, stopped))
+            .expect("a thread for the scheduler");
+        Scheduler { stop, thread }
+    }
+
+    /// Asks the loop to stop after its current transaction, and waits for it.
+    pub fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+fn run(pool: Pool, settings: Settings, tick: Duration, sqlite: bool, stopped: mpsc::Receiver<()>) {
+    let holder = uuid::Uuid::now_v7().to_string();
+    let lease_for = chrono::Duration::from_std(tick * 5)
+        .unwrap_or_default()
+        .max(chrono::Duration::seconds(15));
+    let mut idle_said = false;
+    let mut failures = 0u32;
+    let mut rounds = 0u64;
+    loop {
+        let outcome = (|| -> Result<(), crate::service::ServiceError> {
+            let mut conn = pool.get().map_err(store::StoreError::from)?;
+            let now = store::now();
+            if sqlite && !leases::take(&mut conn, LEASE, &holder, now, now + lease_for)? {
+                if !idle_said {
+                    tracing::info!(
+                        "another instance runs the scheduler on this SQLite database; this one stays idle"
+                    );
+                    idle_said = true;
+                }
+                return Ok(());
+            }
+            idle_said = false;
+            settings.calendars.refresh(&mut conn)?;
+            let round = fire_due(&mut conn, &settings, now, BATCH)?;
+            if round.steps > 0 {
+                tracing::info!(tickets = round.tickets, steps = round.steps, "timers fired");
+            }
+            if rounds.is_multiple_of(10) {
+                observe(&mut conn, now)?;
+            }
+            Ok(())
+        })();
+        rounds += 1;
+        let wait = match outcome {
+            Ok(()) => {
+                failures = 0;
+                tick
+            }
+            Err(e) => {
+                failures += 1;
+                // Back off while the database is away; it picks up where it left when it returns.
+                let backoff =
+                    (tick * 2u32.saturating_pow(failures.min(5))).min(Duration::from_secs(30));
+                tracing::warn!(error = %e, retry_in = ?backoff, "scheduler round failed");
+                backoff
+            }
+        };
+        match stopped.recv_timeout(wait) {
+            Err(RecvTimeoutError::Timeout) => continue,
+            _ => break,
+        }
+    }
+    if sqlite && let Ok(mut conn) = pool.get() {
+        let _ = leases::release(&mut conn, LEASE, &holder);
+    }
+}

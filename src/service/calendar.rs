@@ -1,0 +1,71 @@
+//! The calendar as the API offers it: read a year, load a new one (and count the running deadlines
+//! that fall in it again), and say when a period from a given moment ends.
+
+use super::{ServiceError, Settings};
+use crate::domain::calendar::{Due, Year};
+use crate::domain::duration::Duration;
+use crate::domain::lifecycle::summary;
+use crate::domain::timer::Plan;
+use crate::store::{self, DbConn, conn};
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+
+/// The year as the calendar knows it; `None` when it does not.
+pub fn year(settings: &Settings, year: i32) -> Option<Year> {
+    settings.calendars.current().years().get(&year).cloned()
+}
+
+/// Replaces a year's days off and make-up working days, then counts again every running deadline
+/// that reaches into that year. Returns how many timers moved.
+pub fn put_year(
+    conn: &mut DbConn,
+    settings: &Settings,
+    year: i32,
+    days: Year,
+    now: NaiveDateTime,
+) -> Result<usize, ServiceError> {
+    let moved = conn::write(conn, |c| -> Result<usize, ServiceError> {
+        store::calendar::replace_year(c, year, &days, now)?;
+        let calendar = settings.calendars.with_years(store::calendar::load(c)?);
+        let tz = calendar.timezone();
+        let start_of_year = NaiveDate::from_ymd_opt(year, 1, 1)
+            .expect("a valid year")
+            .and_hms_opt(0, 0, 0)
+            .expect("valid");
+        let from = tz
+            .from_local_datetime(&start_of_year)
+            .earliest()
+            .map_or(start_of_year, |t| t.naive_utc());
+        let mut moved = 0;
+        let mut touched = std::collections::BTreeSet::new();
+        for (ticket_id, mut timer) in store::timers::running_due_from(c, from)? {
+            let Some(ticket) = store::tickets::find(c, ticket_id)? else {
+                continue;
+            };
+            let plan = Plan {
+                calendar: &calendar,
+                warn_before: settings.policy.warn_before(ticket.category, ticket.urgency),
+                steps: &settings.policy.steps,
+            };
+            let before = timer.clone();
+            timer.recount(&plan);
+            if timer != before {
+                store::timers::update(c, ticket_id, &timer)?;
+                touched.insert(ticket_id);
+                moved += 1;
+            }
+        }
+        // The tickets' nearest deadline is a summary of their running timers: refresh it.
+        for id in touched {
+            let (due_at, level) = summary(&store::timers::running(c, id)?);
+            store::tickets::set_summary(c, id, due_at, level)?;
+        }
+        Ok(moved)
+    })?;
+    settings.calendars.refresh(conn)?;
+    Ok(moved)
+}
+
+/// When a period of `duration` from `from` (UTC) ends on the current calendar.
+pub fn deadline(settings: &Settings, from: NaiveDateTime, duration: Duration) -> Due {
+    settings.calendars.current().due(from, duration)
+}

@@ -1,0 +1,96 @@
+//! Firing due timers: claim the tickets whose timers are due, decide with `escalation::fire`, and
+//! write every resulting change (events, ticket, timers, notifications) in the same transaction
+//! that claimed them. Called by the scheduler loop, and by tests with a clock of their choosing.
+
+use super::{ServiceError, Settings};
+use crate::domain::escalation;
+use crate::domain::lifecycle::{Context, Known};
+use crate::domain::timer::Step;
+use crate::metrics;
+use crate::store::conn::{self, DbConn};
+use crate::store::{self, StoreError};
+use chrono::NaiveDateTime;
+
+/// What one round fired.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    pub tickets: usize,
+    pub steps: usize,
+}
+
+/// Fires everything due at `now` on up to `batch` tickets, in one transaction.
+pub fn fire_batch(
+    conn: &mut DbConn,
+    settings: &Settings,
+    now: NaiveDateTime,
+    batch: i64,
+) -> Result<Round, ServiceError> {
+    let calendar = settings.calendars.current();
+    let known = Known::default();
+    let (round, fired) = conn::write(conn, |c| -> Result<_, ServiceError> {
+        let claimed = store::timers::claim_due(c, now, batch)?;
+        let mut round = Round {
+            tickets: claimed.len(),
+            steps: 0,
+        };
+        let mut fired = vec![];
+        for id in claimed {
+            // Locked by the claim on PostgreSQL; re-read after the lock, so a step another
+            // instance fired a moment ago is not fired again.
+            let Some(ticket) = store::tickets::find(c, id)? else {
+                continue;
+            };
+            let timers = store::timers::running(c, id)?;
+            let ctx = Context {
+                now,
+                known: &known,
+                policy: &settings.policy,
+                calendar: &calendar,
+                timers: &timers,
+            };
+            let (changes, steps) = escalation::fire(&ticket, &ctx);
+            let mut before = ticket;
+            for change in changes {
+                store::tickets::write_effects(c, &before, &change)?;
+                before = change.ticket;
+            }
+            round.steps += steps.len();
+            fired.extend(steps);
+        }
+        Ok((round, fired))
+    })?;
+    // Counted once the transaction is committed, so a rolled-back round counts nothing.
+    for f in fired {
+        let level = match f.step {
+            Step::Warn { .. } => 0,
+            Step::Escalate { level, .. } => level,
+        };
+        metrics::timer_fired(f.kind, level, now - f.step.scheduled_at());
+    }
+    Ok(round)
+}
+
+/// Fires the whole backlog due at `now`, batch after batch, until nothing is left.
+pub fn fire_due(
+    conn: &mut DbConn,
+    settings: &Settings,
+    now: NaiveDateTime,
+    batch: i64,
+) -> Result<Round, ServiceError> {
+    let mut total = Round::default();
+    loop {
+        let round = fire_batch(conn, settings, now, batch)?;
+        total.tickets += round.tickets;
+        total.steps += round.steps;
+        if round.tickets < batch as usize {
+            return Ok(total);
+        }
+    }
+}
+
+/// The gauges of deadlines: overdue timers, and timers counted past the known calendar.
+pub fn observe(conn: &mut DbConn, now: NaiveDateTime) -> Result<(), StoreError> {
+    let (overdue, beyond) = store::timers::gauges(conn, now)?;
+    metrics::set_deadline_gauges(overdue, beyond);
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! The working-day calendar as data: which years are known, and their days off and make-up
+//! working days.
+
+use super::StoreError;
+use super::conn::DbConn;
+use super::schema::{calendar_days, calendar_years};
+use crate::domain::calendar::Year;
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use std::collections::BTreeMap;
+
+pub fn load(conn: &mut DbConn) -> Result<BTreeMap<i32, Year>, StoreError> {
+    let mut years: BTreeMap<i32, Year> = calendar_years::table
+        .select(calendar_years::year)
+        .load::<i32>(conn)?
+        .into_iter()
+        .map(|y| (y, Year::default()))
+        .collect();
+    let days: Vec<(String, i32, String)> = calendar_days::table
+        .select((calendar_days::day, calendar_days::year, calendar_days::kind))
+        .load(conn)?;
+    for (day, year, kind) in days {
+        let date = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+            .map_err(|_| StoreError::Corrupt(format!("calendar day {day}")))?;
+        let entry = years.entry(year).or_default();
+        match kind.as_str() {
+            "work" => entry.work.insert(date),
+            _ => entry.off.insert(date),
+        };
+    }
+    Ok(years)
+}
+
+/// Replaces one year's days off and make-up working days, and marks the year known.
+pub fn replace_year(
+    conn: &mut DbConn,
+    year: i32,
+    days: &Year,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::delete(calendar_days::table.filter(calendar_days::year.eq(year))).execute(conn)?;
+    diesel::delete(calendar_years::table.find(year)).execute(conn)?;
+    diesel::insert_into(calendar_years::table)
+        .values((
+            calendar_years::year.eq(year),
+            calendar_years::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    let rows = days
+        .off
+        .iter()
+        .map(|d| (d, "off"))
+        .chain(days.work.iter().map(|d| (d, "work")));
+    for (day, kind) in rows {
+        diesel::insert_into(calendar_days::table)
+            .values((
+                calendar_days::day.eq(day.format("%Y-%m-%d").to_string()),
+                calendar_days::year.eq(year),
+                calendar_days::kind.eq(kind),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// When the calendar last changed: instances compare it to know when to reload.
+pub fn last_change(conn: &mut DbConn) -> Result<Option<NaiveDateTime>, StoreError> {
+    Ok(calendar_years::table
+        .select(diesel::dsl::max(calendar_years::updated_at))
+        .first(conn)?)
+}
