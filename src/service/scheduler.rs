@@ -33,30 +33,28 @@ pub fn fire_batch(
             tickets: claimed.len(),
             steps: 0,
         };
+        // Read after the claim's lock, so a step another instance fired a moment ago is seen
+        // as fired; read for the whole batch at once.
+        let tickets = store::tickets::find_many(c, &claimed)?;
+        let mut timers = store::timers::running_for(c, &claimed)?;
+        let mut decided = Vec::with_capacity(tickets.len());
         let mut fired = vec![];
-        for id in claimed {
-            // Locked by the claim on PostgreSQL; re-read after the lock, so a step another
-            // instance fired a moment ago is not fired again.
-            let Some(ticket) = store::tickets::find(c, id)? else {
-                continue;
-            };
-            let timers = store::timers::running(c, id)?;
+        for ticket in &tickets {
+            let running = timers.remove(&ticket.id).unwrap_or_default();
             let ctx = Context {
                 now,
                 known: &known,
                 policy: &settings.policy,
                 calendar: &calendar,
-                timers: &timers,
+                timers: &running,
             };
-            let (changes, steps) = escalation::fire(&ticket, &ctx);
-            let mut before = ticket;
-            for change in changes {
-                store::tickets::write_effects(c, &before, &change)?;
-                before = change.ticket;
-            }
+            let (changes, steps) = escalation::fire(ticket, &ctx);
             round.steps += steps.len();
             fired.extend(steps);
+            decided.push((ticket, changes));
         }
+        let items: Vec<_> = decided.iter().map(|(t, changes)| (*t, changes.as_slice())).collect();
+        store::tickets::write_batch(c, &items)?;
         Ok((round, fired))
     })?;
     // Counted once the transaction is committed, so a rolled-back round counts nothing.

@@ -154,7 +154,7 @@ pub fn act(
             timers: &timers,
         };
         let effects = lifecycle::apply(&ticket, &request, actor, &ctx)?;
-        repo::write_effects(c, &ticket, &effects)?;
+        repo::write_effects(c, &ticket, std::slice::from_ref(&effects))?;
         Ok(effects.ticket)
     })
 }

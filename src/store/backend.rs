@@ -84,3 +84,22 @@ pub fn claim_due_tickets(
         }
     })
 }
+
+/// Inserts rows in statements of up to 500 rows each (well under PostgreSQL's bind limit).
+macro_rules! insert_rows {
+    ($name:ident, $table:path, $row:ty) => {
+        pub fn $name(conn: &mut DbConn, rows: &[$row]) -> Result<(), StoreError> {
+            for chunk in rows.chunks(500) {
+                match conn {
+                    DbConn::Postgres(pg) => diesel::insert_into($table).values(chunk).execute(pg)?,
+                    DbConn::Sqlite(lite) => diesel::insert_into($table).values(chunk).execute(lite)?,
+                };
+            }
+            Ok(())
+        }
+    };
+}
+
+insert_rows!(insert_events, super::schema::ticket_events::table, super::tickets::EventRow);
+insert_rows!(insert_timers, super::schema::timers::table, super::timers::TimerRow);
+insert_rows!(insert_outbox, super::schema::outbox::table, super::outbox::OutboxRow);

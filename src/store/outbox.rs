@@ -27,36 +27,27 @@ pub struct OutboxRow {
     pub created_at: NaiveDateTime,
 }
 
-/// Queues one notification of a ticket's event.
-pub fn insert(
-    conn: &mut DbConn,
-    ticket: TicketId,
-    event_id: &str,
-    n: &Notification,
-    data: &serde_json::Value,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
-    let id = uuid::Uuid::now_v7();
-    let row = OutboxRow {
-        id: id.to_string(),
-        ticket_id: Some(ticket.to_string()),
-        event_id: Some(event_id.to_string()),
-        template: n.template.to_string(),
-        recipients: serde_json::to_string(&n.to).expect("recipients serialise"),
-        data: data.to_string(),
-        status: "pending".into(),
-        attempts: 0,
-        next_attempt_at: now,
-        last_error: None,
-        sent_at: None,
-        // Stable across retries, so that receivers can tell a resend from a new mail.
-        message_id: format!("<{id}@closedloop>"),
-        created_at: now,
-    };
-    diesel::insert_into(outbox::table)
-        .values(row)
-        .execute(conn)?;
-    Ok(())
+impl OutboxRow {
+    /// One notification of a ticket's event, due to be sent now.
+    pub fn new(ticket: TicketId, event_id: &str, n: &Notification, data: &serde_json::Value, now: NaiveDateTime) -> Self {
+        let id = uuid::Uuid::now_v7();
+        OutboxRow {
+            id: id.to_string(),
+            ticket_id: Some(ticket.to_string()),
+            event_id: Some(event_id.to_string()),
+            template: n.template.to_string(),
+            recipients: serde_json::to_string(&n.to).expect("recipients serialise"),
+            data: data.to_string(),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            sent_at: None,
+            // Stable across retries, so that receivers can tell a resend from a new mail.
+            message_id: format!("<{id}@closedloop>"),
+            created_at: now,
+        }
+    }
 }
 
 /// The queued notifications of a ticket, oldest first.

@@ -2,8 +2,10 @@
 //! `write_effects`: the ticket (guarded by its version), its departments and its one event.
 
 use super::conn::{DbConn, MultiBackend};
-use super::schema::{ticket_departments, ticket_events, tickets};
-use super::{StoreError, backend, outbox, timers};
+use super::outbox::OutboxRow;
+use super::schema::{ticket_departments, ticket_events, tickets, timers};
+use super::timers::TimerRow;
+use super::{StoreError, backend};
 use crate::domain::lifecycle::{Effects, Event};
 use crate::domain::ticket::{Actor, Category, Contact, Enterprise, Role, State, Ticket, TicketId};
 use chrono::NaiveDateTime;
@@ -211,69 +213,113 @@ pub fn insert(conn: &mut DbConn, effects: &Effects) -> Result<(), StoreError> {
         .values(TicketRow::from_ticket(ticket))
         .execute(conn)?;
     replace_co_departments(conn, ticket)?;
-    write_consequences(conn, effects)
+    let mut rows = Appends::default();
+    rows.add(effects);
+    rows.write(conn)
 }
 
-/// Writes a change decided by `lifecycle::apply` on `before`. Fails with `Concurrent` when the
-/// ticket is no longer at the version the decision was made on.
-pub fn write_effects(
-    conn: &mut DbConn,
-    before: &Ticket,
-    effects: &Effects,
-) -> Result<(), StoreError> {
-    let after = &effects.ticket;
-    let updated = diesel::update(
-        tickets::table
-            .filter(tickets::id.eq(before.id.to_string()))
-            .filter(tickets::version.eq(before.version)),
-    )
-    .set(TicketRow::from_ticket(after))
-    .execute(conn)?;
-    if updated != 1 {
-        return Err(StoreError::Concurrent);
-    }
-    if after.co_departments != before.co_departments {
-        diesel::delete(
-            ticket_departments::table
-                .filter(ticket_departments::ticket_id.eq(before.id.to_string())),
+/// Writes the changes decided one after the other on `before` (by `lifecycle::apply`, or by the
+/// escalation ladder). Fails with `Concurrent` when the ticket is no longer at the version the
+/// decisions were made on.
+pub fn write_effects(conn: &mut DbConn, before: &Ticket, changes: &[Effects]) -> Result<(), StoreError> {
+    write_batch(conn, &[(before, changes)])
+}
+
+/// `write_effects` for many tickets at once, in few statements: one update per ticket and per
+/// moved timer, the new events, timers and notifications inserted together.
+pub fn write_batch(conn: &mut DbConn, items: &[(&Ticket, &[Effects])]) -> Result<(), StoreError> {
+    let mut rows = Appends::default();
+    for (before, changes) in items {
+        let Some(last) = changes.last() else {
+            continue;
+        };
+        let after = &last.ticket;
+        let updated = diesel::update(
+            tickets::table
+                .filter(tickets::id.eq(before.id.to_string()))
+                .filter(tickets::version.eq(before.version)),
         )
+        .set(TicketRow::from_ticket(after))
         .execute(conn)?;
-        replace_co_departments(conn, after)?;
+        if updated != 1 {
+            return Err(StoreError::Concurrent);
+        }
+        if after.co_departments != before.co_departments {
+            diesel::delete(ticket_departments::table.filter(ticket_departments::ticket_id.eq(before.id.to_string())))
+                .execute(conn)?;
+            replace_co_departments(conn, after)?;
+        }
+        for change in changes.iter() {
+            rows.add(change);
+        }
     }
-    write_consequences(conn, effects)
+    rows.write(conn)
 }
 
-/// The event, the timers and the notifications of a change: written with it, or not at all.
-fn write_consequences(conn: &mut DbConn, effects: &Effects) -> Result<(), StoreError> {
-    let ticket = &effects.ticket;
-    let event = EventRow::new(ticket, &effects.event);
-    diesel::insert_into(ticket_events::table)
-        .values(&event)
-        .execute(conn)?;
-    // Ended and moved timers first: a stage restarted by this change may reuse the kind.
-    for timer in &effects.timers.changed {
-        timers::update(conn, ticket.id, timer)?;
+/// The rows changes add besides the ticket: events, timers, notifications.
+#[derive(Default)]
+struct Appends {
+    events: Vec<EventRow>,
+    started: Vec<TimerRow>,
+    changed: Vec<TimerRow>,
+    outbox: Vec<OutboxRow>,
+}
+
+impl Appends {
+    fn add(&mut self, effects: &Effects) {
+        let ticket = &effects.ticket;
+        let event = EventRow::new(ticket, &effects.event);
+        for timer in &effects.timers.changed {
+            let row = TimerRow::new(ticket.id, timer);
+            // A timer changed twice in one batch is written once, as it is last.
+            if let Some(new) = self.started.iter_mut().find(|t| t.id == row.id) {
+                *new = row;
+            } else if let Some(old) = self.changed.iter_mut().find(|t| t.id == row.id) {
+                *old = row;
+            } else {
+                self.changed.push(row);
+            }
+        }
+        self.started.extend(effects.timers.started.iter().map(|t| TimerRow::new(ticket.id, t)));
+        for n in &effects.notifications {
+            let data = serde_json::json!({
+                "number": ticket.number,
+                "subject": ticket.subject,
+                "enterprise": ticket.enterprise.name,
+                "state": ticket.state,
+                "lead_department": ticket.lead_department,
+                "co_departments": ticket.co_departments,
+                "action": effects.event.action,
+                "payload": effects.event.payload,
+                "timer": n.timer,
+                "level": n.level,
+                "due_at": ticket.due_at,
+            });
+            self.outbox.push(OutboxRow::new(ticket.id, &event.id, n, &data, effects.event.at));
+        }
+        self.events.push(event);
     }
-    for timer in &effects.timers.started {
-        timers::insert(conn, ticket.id, timer)?;
+
+    fn write(self, conn: &mut DbConn) -> Result<(), StoreError> {
+        // Ended and moved timers first: a stage restarted in the same change reuses its kind.
+        for row in &self.changed {
+            diesel::update(timers::table.find(&row.id)).set(row).execute(conn)?;
+        }
+        backend::insert_timers(conn, &self.started)?;
+        backend::insert_events(conn, &self.events)?;
+        backend::insert_outbox(conn, &self.outbox)?;
+        Ok(())
     }
-    for n in &effects.notifications {
-        let data = serde_json::json!({
-            "number": ticket.number,
-            "subject": ticket.subject,
-            "enterprise": ticket.enterprise.name,
-            "state": ticket.state,
-            "lead_department": ticket.lead_department,
-            "co_departments": ticket.co_departments,
-            "action": effects.event.action,
-            "payload": effects.event.payload,
-            "timer": n.timer,
-            "level": n.level,
-            "due_at": ticket.due_at,
-        });
-        outbox::insert(conn, ticket.id, &event.id, n, &data, effects.event.at)?;
-    }
-    Ok(())
+}
+
+/// Tickets by id, with their co-handling departments (missing ones left out).
+pub fn find_many(conn: &mut DbConn, ids: &[TicketId]) -> Result<Vec<Ticket>, StoreError> {
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let rows = tickets::table
+        .filter(tickets::id.eq_any(keys))
+        .select(TicketRow::as_select())
+        .load(conn)?;
+    with_departments(conn, rows)
 }
 
 fn replace_co_departments(conn: &mut DbConn, ticket: &Ticket) -> Result<(), StoreError> {

@@ -8,6 +8,7 @@ use crate::domain::ticket::TicketId;
 use crate::domain::timer::Timer;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = timers, treat_none_as_null = true)]
@@ -30,7 +31,7 @@ pub struct TimerRow {
 }
 
 impl TimerRow {
-    fn new(ticket: TicketId, t: &Timer) -> Self {
+    pub fn new(ticket: TicketId, t: &Timer) -> Self {
         TimerRow {
             id: t.id.to_string(),
             ticket_id: ticket.to_string(),
@@ -81,13 +82,6 @@ impl TimerRow {
     }
 }
 
-pub fn insert(conn: &mut DbConn, ticket: TicketId, timer: &Timer) -> Result<(), StoreError> {
-    diesel::insert_into(timers::table)
-        .values(TimerRow::new(ticket, timer))
-        .execute(conn)?;
-    Ok(())
-}
-
 pub fn update(conn: &mut DbConn, ticket: TicketId, timer: &Timer) -> Result<(), StoreError> {
     diesel::update(timers::table.find(timer.id.to_string()))
         .set(TimerRow::new(ticket, timer))
@@ -106,6 +100,23 @@ pub fn running(conn: &mut DbConn, ticket: TicketId) -> Result<Vec<Timer>, StoreE
         .into_iter()
         .map(TimerRow::into_timer)
         .collect()
+}
+
+/// The running timers of many tickets.
+pub fn running_for(conn: &mut DbConn, tickets: &[TicketId]) -> Result<BTreeMap<TicketId, Vec<Timer>>, StoreError> {
+    let keys: Vec<String> = tickets.iter().map(ToString::to_string).collect();
+    let rows = timers::table
+        .filter(timers::ticket_id.eq_any(keys))
+        .filter(timers::ended_at.is_null())
+        .order(timers::started_at.asc())
+        .select(TimerRow::as_select())
+        .load(conn)?;
+    let mut by_ticket: BTreeMap<TicketId, Vec<Timer>> = BTreeMap::new();
+    for row in rows {
+        let ticket = row.ticket_id.parse().map_err(|_| StoreError::Corrupt(format!("timer {}", row.id)))?;
+        by_ticket.entry(ticket).or_default().push(row.into_timer()?);
+    }
+    Ok(by_ticket)
 }
 
 /// Every timer a ticket has had, in the order they started.
