@@ -36,9 +36,13 @@ pub fn put_year(
             .earliest()
             .map_or(start_of_year, |t| t.naive_utc());
         let mut moved = 0;
-        let mut touched = std::collections::BTreeSet::new();
-        for (ticket_id, mut timer) in store::timers::running_due_from(c, from)? {
-            let Some(ticket) = store::tickets::find(c, ticket_id)? else {
+        // Each ticket is locked (in id order) and its timers read again under the lock, so a
+        // person's action on it waits rather than racing the recount.
+        let mut tickets: Vec<_> = store::timers::running_due_from(c, from)?.into_iter().map(|(id, _)| id).collect();
+        tickets.sort();
+        tickets.dedup();
+        for id in tickets {
+            let Some(ticket) = store::tickets::find_for_update(c, id)? else {
                 continue;
             };
             let plan = Plan {
@@ -46,18 +50,22 @@ pub fn put_year(
                 warn_before: settings.policy.warn_before(ticket.category, ticket.urgency),
                 steps: &settings.policy.steps,
             };
-            let before = timer.clone();
-            timer.recount(&plan);
-            if timer != before {
-                store::timers::update(c, ticket_id, &timer)?;
-                touched.insert(ticket_id);
-                moved += 1;
+            let mut running = store::timers::running(c, id)?;
+            let mut changed = false;
+            for timer in running.iter_mut().filter(|t| t.due_at >= from) {
+                let before = timer.clone();
+                timer.recount(&plan);
+                if *timer != before {
+                    store::timers::update(c, id, timer)?;
+                    changed = true;
+                    moved += 1;
+                }
             }
-        }
-        // The tickets' nearest deadline is a summary of their running timers: refresh it.
-        for id in touched {
-            let (due_at, level) = summary(&store::timers::running(c, id)?);
-            store::tickets::set_summary(c, id, due_at, level)?;
+            // The ticket's nearest deadline is a summary of its running timers: refresh it.
+            if changed {
+                let (due_at, level) = summary(&running);
+                store::tickets::set_summary(c, id, due_at, level)?;
+            }
         }
         Ok(moved)
     })?;

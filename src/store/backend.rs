@@ -52,33 +52,46 @@ pub fn insert_department_if_missing(
     Ok(inserted == 1)
 }
 
-/// Locks up to `limit` tickets that have a timer due at `now`, earliest first. PostgreSQL skips
-/// tickets another transaction holds (a scheduler on another instance, or a person's action);
+#[derive(diesel::QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// Locks up to `limit` tickets that have a timer due at `now`, earliest first.
+///
+/// PostgreSQL: the due timers are claimed with `SKIP LOCKED`, so instances running side by side
+/// take different ones, then their tickets, skipping any a person's action holds (that ticket's
+/// timers wait for the next round; the action never waits for a ticket the scheduler wants).
 /// SQLite needs no lock, as one write transaction runs at a time.
-pub fn claim_due_tickets(
-    conn: &mut DbConn,
-    now: chrono::NaiveDateTime,
-    limit: i64,
-) -> Result<Vec<String>, StoreError> {
+pub fn claim_due_tickets(conn: &mut DbConn, now: chrono::NaiveDateTime, limit: i64) -> Result<Vec<String>, StoreError> {
     use super::schema::timers;
-    let due = || {
-        timers::table
-            .filter(timers::ended_at.is_null())
-            .filter(timers::next_fire_at.is_not_null())
-            .filter(timers::next_fire_at.le(now))
-            .order(timers::next_fire_at.asc())
-            .limit(limit)
-            .select(timers::ticket_id)
-    };
     Ok(match conn {
-        DbConn::Postgres(pg) => tickets::table
-            .filter(tickets::id.eq_any(due()))
-            .select(tickets::id)
-            .for_update()
-            .skip_locked()
-            .load(pg)?,
+        DbConn::Postgres(pg) => diesel::sql_query(
+            "WITH due AS (
+                 SELECT ticket_id FROM timers
+                 WHERE ended_at IS NULL AND next_fire_at IS NOT NULL AND next_fire_at <= $1
+                 ORDER BY next_fire_at LIMIT $2
+                 FOR UPDATE SKIP LOCKED)
+             SELECT id FROM tickets WHERE id IN (SELECT ticket_id FROM due)
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind::<diesel::sql_types::Timestamp, _>(now)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .load::<Claimed>(pg)?
+        .into_iter()
+        .map(|c| c.id)
+        .collect(),
         DbConn::Sqlite(lite) => {
-            let mut ids: Vec<String> = due().load(lite)?;
+            let mut ids: Vec<String> = timers::table
+                .filter(timers::ended_at.is_null())
+                .filter(timers::next_fire_at.is_not_null())
+                .filter(timers::next_fire_at.le(now))
+                .order(timers::next_fire_at.asc())
+                .limit(limit)
+                .select(timers::ticket_id)
+                .load(lite)?;
+            ids.sort();
             ids.dedup();
             ids
         }
