@@ -13,7 +13,10 @@ use diesel::{Connection, QueryableByName, RunQueryDsl};
 use std::time::Instant;
 
 fn env_or(name: &str, default: i64) -> i64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[derive(QueryableByName)]
@@ -36,20 +39,29 @@ fn pg(conn: &mut DbConn) -> &mut diesel::PgConnection {
 }
 
 fn count(conn: &mut DbConn, sql: &str) -> i64 {
-    diesel::sql_query(sql).get_result::<Count>(pg(conn)).unwrap().n
+    diesel::sql_query(sql)
+        .get_result::<Count>(pg(conn))
+        .unwrap()
+        .n
 }
 
 fn main() {
     let tickets = env_or("BENCH_TICKETS", 1_000_000);
     let due = env_or("BENCH_DUE", 10_000);
-    let admin = std::env::var("CLOSEDLOOP_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = std::env::var("CLOSEDLOOP_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let name = format!("closedloop_bench_{}", std::process::id());
-    let mut admin_conn = diesel::PgConnection::establish(&admin).expect("PostgreSQL for the benchmark");
-    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin_conn).unwrap();
+    let mut admin_conn =
+        diesel::PgConnection::establish(&admin).expect("PostgreSQL for the benchmark");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin_conn)
+        .unwrap();
     let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
 
     let result = std::panic::catch_unwind(|| run(&url, tickets, due));
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin_conn).unwrap();
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin_conn)
+        .unwrap();
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
@@ -63,7 +75,10 @@ fn run(url: &str, tickets: i64, due: i64) {
     closedloop::seed::run(&mut conn, std::path::Path::new("seeds"), false, &settings).unwrap();
 
     // The moment the burst is due: a working-day close of business in the past.
-    let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap().and_hms_opt(9, 30, 0).unwrap();
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
+        .unwrap()
+        .and_hms_opt(9, 30, 0)
+        .unwrap();
     let started = Instant::now();
     let sql = format!(
         "INSERT INTO tickets (id, number, state, channel, category, urgency, enterprise_name, credit_code,
@@ -89,7 +104,10 @@ fn run(url: &str, tickets: i64, due: i64) {
     );
     diesel::sql_query(sql).execute(pg(&mut conn)).unwrap();
     diesel::sql_query("ANALYZE").execute(pg(&mut conn)).unwrap();
-    println!("loaded {tickets} open tickets with a running timer, {due} due at {at} UTC, in {:.1?}", started.elapsed());
+    println!(
+        "loaded {tickets} open tickets with a running timer, {due} due at {at} UTC, in {:.1?}",
+        started.elapsed()
+    );
 
     println!("\nclaim query plan:");
     let plan_sql = format!(
@@ -101,7 +119,10 @@ fn run(url: &str, tickets: i64, due: i64) {
          SELECT id FROM tickets WHERE id IN (SELECT ticket_id FROM due)
          FOR UPDATE SKIP LOCKED"
     );
-    for line in diesel::sql_query(plan_sql).load::<Plan>(pg(&mut conn)).unwrap() {
+    for line in diesel::sql_query(plan_sql)
+        .load::<Plan>(pg(&mut conn))
+        .unwrap()
+    {
         println!("  {}", line.line);
     }
 
@@ -125,10 +146,15 @@ fn run(url: &str, tickets: i64, due: i64) {
     };
     let events = count(&mut conn, "SELECT COUNT(*) AS n FROM ticket_events");
     let outbox = count(&mut conn, "SELECT COUNT(*) AS n FROM outbox");
-    let supervised = count(&mut conn, "SELECT COUNT(*) AS n FROM tickets WHERE state = 'supervised'");
+    let supervised = count(
+        &mut conn,
+        "SELECT COUNT(*) AS n FROM tickets WHERE state = 'supervised'",
+    );
     let left = count(
         &mut conn,
-        &format!("SELECT COUNT(*) AS n FROM timers WHERE ended_at IS NULL AND next_fire_at <= TIMESTAMP '{now}'"),
+        &format!(
+            "SELECT COUNT(*) AS n FROM timers WHERE ended_at IS NULL AND next_fire_at <= TIMESTAMP '{now}'"
+        ),
     );
     println!(
         "\n{workers} scheduler(s) fired {} steps on {} tickets in {:.2?}: {:.0} tickets/s, {:.0} steps/s",
@@ -138,7 +164,9 @@ fn run(url: &str, tickets: i64, due: i64) {
         round.tickets as f64 / elapsed.as_secs_f64(),
         round.steps as f64 / elapsed.as_secs_f64()
     );
-    println!("wrote {events} events, {outbox} outbox rows; {supervised} tickets supervised; {left} due timers left");
+    println!(
+        "wrote {events} events, {outbox} outbox rows; {supervised} tickets supervised; {left} due timers left"
+    );
     assert_eq!(left, 0, "the whole backlog fires");
     assert_eq!(supervised, due);
 }

@@ -48,33 +48,61 @@ async fn timers_follow_the_lifecycle(backend: Backend) {
     assert_eq!(running(&timers), ["dispatch", "interim_reply"]);
     assert_eq!(timers["dispatch"]["duration"], "2wh");
     assert_eq!(t["due_at"], timers["dispatch"]["due_at"]);
-    assert_eq!((t["overdue"].clone(), t["escalation_level"].clone()), (json!(false), json!(0)));
+    assert_eq!(
+        (t["overdue"].clone(), t["escalation_level"].clone()),
+        (json!(false), json!(0))
+    );
 
-    app.act(&t_id, "dispatch", &op, json!({"department": "shijian"})).await.ok();
+    app.act(&t_id, "dispatch", &op, json!({"department": "shijian"}))
+        .await
+        .ok();
     let timers = app.timers(&t_id).await;
     assert_eq!(timers["dispatch"]["outcome"], "met");
     assert_eq!(running(&timers), ["interim_reply", "sign"]);
 
     app.act(&t_id, "sign", &sj, json!({})).await.ok();
-    app.act(&t_id, "interim_reply", &sj, json!({"content": "已收到"})).await.ok();
+    app.act(&t_id, "interim_reply", &sj, json!({"content": "已收到"}))
+        .await
+        .ok();
     let timers = app.timers(&t_id).await;
     assert_eq!(running(&timers), ["handle"]);
     assert_eq!(timers["handle"]["duration"], "15wd");
     assert_eq!(timers["interim_reply"]["outcome"], "met");
     // 15 working days end at close of business (17:30 in Shanghai).
-    assert!(timers["handle"]["due_at"].as_str().unwrap().ends_with("T17:30:00.000+08:00"));
+    assert!(
+        timers["handle"]["due_at"]
+            .as_str()
+            .unwrap()
+            .ends_with("T17:30:00.000+08:00")
+    );
 
-    app.act(&t_id, "reply", &sj, json!({"content": "已办结"})).await.ok();
+    app.act(&t_id, "reply", &sj, json!({"content": "已办结"}))
+        .await
+        .ok();
     assert_eq!(running(&app.timers(&t_id).await), ["feedback"]);
     let reopened = app
-        .act(&t_id, "feedback", &op, json!({"satisfaction": "dissatisfied"}))
+        .act(
+            &t_id,
+            "feedback",
+            &op,
+            json!({"satisfaction": "dissatisfied"}),
+        )
         .await;
     assert_eq!(reopened.ok()["state"], "handling");
     // 重办 starts a new handling clock.
-    let all = app.get(&format!("/api/v1/tickets/{t_id}/timers"), &op).await;
-    let handles = all.body["items"].as_array().unwrap().iter().filter(|t| t["kind"] == "handle").count();
+    let all = app
+        .get(&format!("/api/v1/tickets/{t_id}/timers"), &op)
+        .await;
+    let handles = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == "handle")
+        .count();
     assert_eq!(handles, 2);
-    app.act(&t_id, "withdraw", &op, json!({"reason": "企业撤回"})).await.ok();
+    app.act(&t_id, "withdraw", &op, json!({"reason": "企业撤回"}))
+        .await
+        .ok();
     // Archiving, however reached, ends every running timer.
     let timers = app.timers(&t_id).await;
     assert!(running(&timers).is_empty());
@@ -101,27 +129,59 @@ async fn the_ladder_climbs_by_itself_and_stops(backend: Backend) {
     // Far past the deadline: level 1, the automatic 督办, then levels 2 and 3 — each once.
     let round = app.fire_due(handle_due + Duration::days(30));
     assert!(round.steps >= 3, "{round:?}");
-    let ticket = app.get(&format!("/api/v1/tickets/{t_id}"), &app.operator()).await;
+    let ticket = app
+        .get(&format!("/api/v1/tickets/{t_id}"), &app.operator())
+        .await;
     assert_eq!(ticket.body["state"], "supervised");
     assert_eq!(ticket.body["escalation_level"], 3);
     let handle = app.timers(&t_id).await["handle"].clone();
-    assert_eq!((handle["level"].clone(), handle["next_fire_at"].clone()), (json!(3), Value::Null));
+    assert_eq!(
+        (handle["level"].clone(), handle["next_fire_at"].clone()),
+        (json!(3), Value::Null)
+    );
 
-    let events = app.get(&format!("/api/v1/tickets/{t_id}/events?limit=100"), &app.operator()).await;
+    let events = app
+        .get(
+            &format!("/api/v1/tickets/{t_id}/events?limit=100"),
+            &app.operator(),
+        )
+        .await;
     let ladder: Vec<(String, i64)> = events.body["items"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["payload"]["timer"] == "handle")
-        .map(|e| (e["action"].as_str().unwrap().to_string(), e["level"].as_i64().unwrap()))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["level"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         ladder,
-        [("warn".into(), 0), ("escalate".into(), 1), ("escalate".into(), 2), ("escalate".into(), 3)]
+        [
+            ("warn".into(), 0),
+            ("escalate".into(), 1),
+            ("escalate".into(), 2),
+            ("escalate".into(), 3)
+        ]
     );
-    let supervise = events.body["items"].as_array().unwrap().iter().find(|e| e["action"] == "supervise").unwrap().clone();
+    let supervise = events.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "supervise")
+        .unwrap()
+        .clone();
     assert_eq!(supervise["actor"]["kind"], "system");
-    assert_eq!((supervise["from_state"].clone(), supervise["to_state"].clone()), (json!("handling"), json!("supervised")));
+    assert_eq!(
+        (
+            supervise["from_state"].clone(),
+            supervise["to_state"].clone()
+        ),
+        (json!("handling"), json!("supervised"))
+    );
     // The system's 督办 starts the supervision clock.
     assert_eq!(app.timers(&t_id).await["supervision"]["running"], true);
 
@@ -131,11 +191,17 @@ async fn the_ladder_climbs_by_itself_and_stops(backend: Backend) {
     let to = |template: &str, level: i64| -> Vec<Value> {
         outbox
             .iter()
-            .filter(|n| n.template == template && serde_json::from_str::<Value>(&n.data).unwrap()["level"] == level)
+            .filter(|n| {
+                n.template == template
+                    && serde_json::from_str::<Value>(&n.data).unwrap()["level"] == level
+            })
             .map(|n| serde_json::from_str(&n.recipients).unwrap())
             .collect()
     };
-    assert_eq!(to("escalation", 1)[0], json!([{"kind": "department", "department": "shijian"}, {"kind": "department_head", "department": "shijian"}]));
+    assert_eq!(
+        to("escalation", 1)[0],
+        json!([{"kind": "department", "department": "shijian"}, {"kind": "department_head", "department": "shijian"}])
+    );
     assert!(to("escalation", 2).contains(&json!([{"kind": "supervisors"}])));
     assert!(to("escalation", 3).contains(&json!([{"kind": "leadership"}])));
     assert!(outbox.iter().any(|n| n.template == "supervised"));
@@ -147,8 +213,16 @@ async fn the_ladder_climbs_by_itself_and_stops(backend: Backend) {
     let before = app.actions(&t_id).await.len();
     app.fire_due(handle_due + Duration::days(30));
     assert_eq!(app.actions(&t_id).await.len(), before);
-    let version = app.get(&format!("/api/v1/tickets/{t_id}"), &app.operator()).await.body["version"].clone();
-    assert_eq!(version.as_i64().unwrap() as usize, before, "one event per change");
+    let version = app
+        .get(&format!("/api/v1/tickets/{t_id}"), &app.operator())
+        .await
+        .body["version"]
+        .clone();
+    assert_eq!(
+        version.as_i64().unwrap() as usize,
+        before,
+        "one event per change"
+    );
 }
 
 async fn a_deadline_passed_while_down_fires_after_restart(backend: Backend) {
@@ -161,7 +235,13 @@ async fn a_deadline_passed_while_down_fires_after_restart(backend: Backend) {
     let config = app.config.clone();
     let pool = closedloop::server::pool(&config).unwrap();
     let settings = closedloop::server::load_settings(&config, &mut pool.get().unwrap()).unwrap();
-    let round = closedloop::service::scheduler::fire_due(&mut pool.get().unwrap(), &settings, sign_due + Duration::hours(1), 100).unwrap();
+    let round = closedloop::service::scheduler::fire_due(
+        &mut pool.get().unwrap(),
+        &settings,
+        sign_due + Duration::hours(1),
+        100,
+    )
+    .unwrap();
     assert!(round.steps >= 2, "warning and level 1: {round:?}");
     let timer = closedloop::store::timers::running(&mut pool.get().unwrap(), t_id.parse().unwrap())
         .unwrap()
@@ -186,9 +266,14 @@ async fn several_schedulers_fire_each_step_once(backend: Backend) {
                 let pool = app.state.pool.clone();
                 let settings = app.state.settings.clone();
                 s.spawn(move || {
-                    closedloop::service::scheduler::fire_due(&mut pool.get().unwrap(), &settings, far, 5)
-                        .unwrap()
-                        .steps
+                    closedloop::service::scheduler::fire_due(
+                        &mut pool.get().unwrap(),
+                        &settings,
+                        far,
+                        5,
+                    )
+                    .unwrap()
+                    .steps
                 })
             })
             .collect();
@@ -198,8 +283,16 @@ async fn several_schedulers_fire_each_step_once(backend: Backend) {
     assert_eq!(rounds.iter().sum::<usize>(), 12 * 8, "{rounds:?}");
     for t in &ids {
         let actions = app.actions(t).await;
-        assert_eq!(actions.iter().filter(|a| *a == "warn").count(), 2, "{actions:?}");
-        assert_eq!(actions.iter().filter(|a| *a == "escalate").count(), 6, "{actions:?}");
+        assert_eq!(
+            actions.iter().filter(|a| *a == "warn").count(),
+            2,
+            "{actions:?}"
+        );
+        assert_eq!(
+            actions.iter().filter(|a| *a == "escalate").count(),
+            6,
+            "{actions:?}"
+        );
     }
     assert_eq!(app.fire_due(far).steps, 0);
 }
@@ -211,10 +304,25 @@ async fn one_lease_holder_at_a_time(backend: Backend) {
     let now = closedloop::store::now();
     let until = now + Duration::seconds(15);
     assert!(leases::take(&mut conn, "scheduler", "a", now, until).unwrap());
-    assert!(!leases::take(&mut conn, "scheduler", "b", now, until).unwrap(), "b must stay idle");
-    assert!(leases::take(&mut conn, "scheduler", "a", now, until).unwrap(), "a renews");
+    assert!(
+        !leases::take(&mut conn, "scheduler", "b", now, until).unwrap(),
+        "b must stay idle"
+    );
+    assert!(
+        leases::take(&mut conn, "scheduler", "a", now, until).unwrap(),
+        "a renews"
+    );
     // A holder that stops renewing loses the lease when it runs out.
-    assert!(leases::take(&mut conn, "scheduler", "b", until + Duration::seconds(1), until + Duration::seconds(16)).unwrap());
+    assert!(
+        leases::take(
+            &mut conn,
+            "scheduler",
+            "b",
+            until + Duration::seconds(1),
+            until + Duration::seconds(16)
+        )
+        .unwrap()
+    );
     leases::release(&mut conn, "scheduler", "b").unwrap();
     assert!(leases::take(&mut conn, "scheduler", "c", now, until).unwrap());
 }
@@ -225,13 +333,29 @@ async fn the_calendar_is_data(backend: Backend) {
     let (op, admin) = (app.operator(), app.admin());
     let y2026 = app.get("/api/v1/calendar/2026", &op).await;
     assert_eq!(y2026.ok()["known"], true);
-    assert!(y2026.body["off"].as_array().unwrap().contains(&json!("2026-10-01")));
-    assert!(y2026.body["work"].as_array().unwrap().contains(&json!("2026-02-14")));
-    assert_eq!(app.get("/api/v1/calendar/2027", &op).await.body["known"], false);
+    assert!(
+        y2026.body["off"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2026-10-01"))
+    );
+    assert!(
+        y2026.body["work"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2026-02-14"))
+    );
+    assert_eq!(
+        app.get("/api/v1/calendar/2027", &op).await.body["known"],
+        false
+    );
 
     // Worked examples of the reference, through the API (+ written %2B).
     let deadline = |from: &str, d: &str| {
-        let path = format!("/api/v1/calendar/deadline?from={}&duration={d}", from.replace('+', "%2B"));
+        let path = format!(
+            "/api/v1/calendar/deadline?from={}&duration={d}",
+            from.replace('+', "%2B")
+        );
         let app = &app;
         let op = op.clone();
         async move { app.get(&path, &op).await }
@@ -239,39 +363,90 @@ async fn the_calendar_is_data(backend: Backend) {
     let r = deadline("2024-09-27T10:00:00+08:00", "3wd").await;
     assert_eq!(r.ok()["due_at"], "2024-10-08T17:30:00.000+08:00");
     assert_eq!(r.body["beyond_calendar"], false);
-    assert_eq!(deadline("2024-02-08T16:00:00+08:00", "3wd").await.body["due_at"], "2024-02-19T17:30:00.000+08:00");
+    assert_eq!(
+        deadline("2024-02-08T16:00:00+08:00", "3wd").await.body["due_at"],
+        "2024-02-19T17:30:00.000+08:00"
+    );
     // Beyond the known years: Monday to Friday, flagged.
     let before = deadline("2026-12-30T10:00:00+08:00", "3wd").await;
-    assert_eq!((before.body["due_at"].clone(), before.body["beyond_calendar"].clone()), (json!("2027-01-04T17:30:00.000+08:00"), json!(true)));
-    deadline("2026-12-30T10:00:00+08:00", "3weeks").await.problem(422, "validation_failed");
-    deadline("yesterday", "3wd").await.problem(422, "validation_failed");
+    assert_eq!(
+        (
+            before.body["due_at"].clone(),
+            before.body["beyond_calendar"].clone()
+        ),
+        (json!("2027-01-04T17:30:00.000+08:00"), json!(true))
+    );
+    deadline("2026-12-30T10:00:00+08:00", "3weeks")
+        .await
+        .problem(422, "validation_failed");
+    deadline("yesterday", "3wd")
+        .await
+        .problem(422, "validation_failed");
 
     let t = app.dispatched("shijian", &[], true).await;
     let t_id = id(&t);
     let due_before = app.timers(&t_id).await["handle"]["due_at"].clone();
-    assert!(due_before.as_str().unwrap().starts_with("2027-"), "{due_before}");
+    assert!(
+        due_before.as_str().unwrap().starts_with("2027-"),
+        "{due_before}"
+    );
 
     let year = json!({"off": ["2027-01-01", "2027-01-25", "2027-01-26"], "work": ["2027-01-31"]});
-    app.send("PUT", "/api/v1/calendar/2027", Some(&op), &[], Some(year.to_string().into_bytes()))
-        .await
-        .problem(403, "forbidden");
+    app.send(
+        "PUT",
+        "/api/v1/calendar/2027",
+        Some(&op),
+        &[],
+        Some(year.to_string().into_bytes()),
+    )
+    .await
+    .problem(403, "forbidden");
     let bad = json!({"off": ["2027-13-01", "2026-05-01"], "work": []});
-    let r = app.send("PUT", "/api/v1/calendar/2027", Some(&admin), &[], Some(bad.to_string().into_bytes())).await;
+    let r = app
+        .send(
+            "PUT",
+            "/api/v1/calendar/2027",
+            Some(&admin),
+            &[],
+            Some(bad.to_string().into_bytes()),
+        )
+        .await;
     r.problem(422, "validation_failed");
     assert_eq!(r.fields(), ["off[0]", "off[1]"]);
-    let put = app.send("PUT", "/api/v1/calendar/2027", Some(&admin), &[], Some(year.to_string().into_bytes())).await;
+    let put = app
+        .send(
+            "PUT",
+            "/api/v1/calendar/2027",
+            Some(&admin),
+            &[],
+            Some(year.to_string().into_bytes()),
+        )
+        .await;
     assert_eq!(put.ok()["known"], true);
     assert!(put.body["recounted_timers"].as_u64().unwrap() >= 1);
 
     let after = deadline("2026-12-30T10:00:00+08:00", "3wd").await;
-    assert_eq!((after.body["due_at"].clone(), after.body["beyond_calendar"].clone()), (json!("2027-01-05T17:30:00.000+08:00"), json!(false)));
+    assert_eq!(
+        (
+            after.body["due_at"].clone(),
+            after.body["beyond_calendar"].clone()
+        ),
+        (json!("2027-01-05T17:30:00.000+08:00"), json!(false))
+    );
     // The running deadline that fell in 2027 was counted again: three working days later.
     let due_after = app.timers(&t_id).await["handle"]["due_at"].clone();
-    assert!(time(&due_after) > time(&due_before), "{due_before} → {due_after}");
+    assert!(
+        time(&due_after) > time(&due_before),
+        "{due_before} → {due_after}"
+    );
     // The ticket shows the nearest deadline of its running timers.
     let ticket = app.get(&format!("/api/v1/tickets/{t_id}"), &op).await;
     let timers = app.timers(&t_id).await;
-    let nearest = timers.values().filter(|t| t["running"] == true).map(|t| time(&t["due_at"])).min();
+    let nearest = timers
+        .values()
+        .filter(|t| t["running"] == true)
+        .map(|t| time(&t["due_at"]))
+        .min();
     assert_eq!(Some(time(&ticket.body["due_at"])), nearest);
 }
 
@@ -281,21 +456,47 @@ async fn extensions_move_the_deadline(backend: Backend) {
     let t_id = id(&t);
     let sj = app.department("shijian");
     let due = time(&app.timers(&t_id).await["handle"]["due_at"]);
-    app.act(&t_id, "request_extension", &sj, json!({"working_days": 5, "reason": "需现场核查"})).await.ok();
-    app.act(&t_id, "decide_extension", &app.supervisor(), json!({"approve": true})).await.ok();
+    app.act(
+        &t_id,
+        "request_extension",
+        &sj,
+        json!({"working_days": 5, "reason": "需现场核查"}),
+    )
+    .await
+    .ok();
+    app.act(
+        &t_id,
+        "decide_extension",
+        &app.supervisor(),
+        json!({"approve": true}),
+    )
+    .await
+    .ok();
     let handle = app.timers(&t_id).await["handle"].clone();
     assert_eq!(handle["extended_days"], 5);
     let moved = time(&handle["due_at"]);
-    assert!(moved - due >= Duration::days(5) && moved - due <= Duration::days(9), "{due} → {moved}");
+    assert!(
+        moved - due >= Duration::days(5) && moved - due <= Duration::days(9),
+        "{due} → {moved}"
+    );
 
     // Too close to the deadline to ask: 409.
     let late = TestApp::spawn_with(backend, &[("CLOSEDLOOP__SLA__DEFAULT__HANDLE", "2h")]).await;
     let t = late.dispatched("shijian", &[], true).await;
     let r = late
-        .act(&id(&t), "request_extension", &late.department("shijian"), json!({"working_days": 2, "reason": "来不及"}))
+        .act(
+            &id(&t),
+            "request_extension",
+            &late.department("shijian"),
+            json!({"working_days": 2, "reason": "来不及"}),
+        )
         .await;
     r.problem(409, "invalid_state");
-    assert!(r.body["detail"].as_str().unwrap().contains("1wd"), "{}", r.body);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("1wd"),
+        "{}",
+        r.body
+    );
 }
 
 async fn lists_find_overdue_tickets(backend: Backend) {
@@ -304,14 +505,21 @@ async fn lists_find_overdue_tickets(backend: Backend) {
     let on_time = app.create(json!({})).await;
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let op = app.operator();
-    let ids = |r: &common::Reply| -> Vec<String> { r.body["items"].as_array().unwrap().iter().map(id).collect() };
+    let ids = |r: &common::Reply| -> Vec<String> {
+        r.body["items"].as_array().unwrap().iter().map(id).collect()
+    };
     let overdue = app.get("/api/v1/tickets?overdue=true", &op).await;
     assert_eq!(ids(&overdue), [id(&late)]);
     assert_eq!(overdue.body["items"][0]["overdue"], true);
-    assert_eq!(ids(&app.get("/api/v1/tickets?overdue=false", &op).await), [id(&on_time)]);
+    assert_eq!(
+        ids(&app.get("/api/v1/tickets?overdue=false", &op).await),
+        [id(&on_time)]
+    );
     let soon = app.get("/api/v1/tickets?due_before=2099-01-01", &op).await;
     assert_eq!(ids(&soon).len(), 2);
-    app.get("/api/v1/tickets?overdue=maybe", &op).await.problem(422, "validation_failed");
+    app.get("/api/v1/tickets?overdue=maybe", &op)
+        .await
+        .problem(422, "validation_failed");
 }
 
 async fn escalation_in_real_time(backend: Backend) {
@@ -330,7 +538,10 @@ async fn escalation_in_real_time(backend: Backend) {
     let started = std::time::Instant::now();
     let mut ticket = Value::Null;
     while started.elapsed() < std::time::Duration::from_secs(20) {
-        ticket = app.get(&format!("/api/v1/tickets/{t_id}"), &app.operator()).await.body;
+        ticket = app
+            .get(&format!("/api/v1/tickets/{t_id}"), &app.operator())
+            .await
+            .body;
         if ticket["escalation_level"] == 3 {
             break;
         }

@@ -38,7 +38,10 @@ pub fn put_year(
         let mut moved = 0;
         // Each ticket is locked (in id order) and its timers read again under the lock, so a
         // person's action on it waits rather than racing the recount.
-        let mut tickets: Vec<_> = store::timers::running_due_from(c, from)?.into_iter().map(|(id, _)| id).collect();
+        let mut tickets: Vec<_> = store::timers::running_due_from(c, from)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
         tickets.sort();
         tickets.dedup();
         for id in tickets {

@@ -53,7 +53,10 @@ pub fn fire_batch(
             fired.extend(steps);
             decided.push((ticket, changes));
         }
-        let items: Vec<_> = decided.iter().map(|(t, changes)| (*t, changes.as_slice())).collect();
+        let items: Vec<_> = decided
+            .iter()
+            .map(|(t, changes)| (*t, changes.as_slice()))
+            .collect();
         store::tickets::write_batch(c, &items)?;
         Ok((round, fired))
     })?;

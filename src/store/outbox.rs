@@ -29,7 +29,13 @@ pub struct OutboxRow {
 
 impl OutboxRow {
     /// One notification of a ticket's event, due to be sent now.
-    pub fn new(ticket: TicketId, event_id: &str, n: &Notification, data: &serde_json::Value, now: NaiveDateTime) -> Self {
+    pub fn new(
+        ticket: TicketId,
+        event_id: &str,
+        n: &Notification,
+        data: &serde_json::Value,
+        now: NaiveDateTime,
+    ) -> Self {
         let id = uuid::Uuid::now_v7();
         OutboxRow {
             id: id.to_string(),

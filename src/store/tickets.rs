@@ -3,7 +3,7 @@
 
 use super::conn::{DbConn, MultiBackend};
 use super::outbox::OutboxRow;
-use super::schema::{ticket_departments, ticket_events, tickets, timers};
+use super::schema::{ticket_departments, ticket_events, tickets};
 use super::timers::TimerRow;
 use super::{StoreError, backend};
 use crate::domain::lifecycle::{Effects, Event};
@@ -12,8 +12,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = tickets, treat_none_as_null = true)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tickets)]
 pub struct TicketRow {
     pub id: String,
     pub number: String,
@@ -38,6 +38,42 @@ pub struct TicketRow {
     pub updated_at: NaiveDateTime,
     pub due_at: Option<NaiveDateTime>,
     pub escalation_level: i32,
+}
+
+/// What a change may alter of a ticket: what it was logged with stays as it was.
+#[derive(AsChangeset)]
+#[diesel(table_name = tickets, treat_none_as_null = true)]
+pub struct TicketChange<'a> {
+    pub state: &'a str,
+    pub outcome: Option<&'a str>,
+    pub lead_department: Option<&'a str>,
+    pub pending_extension: Option<String>,
+    pub merged_into: Option<String>,
+    pub reopen_count: i32,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+    pub due_at: Option<NaiveDateTime>,
+    pub escalation_level: i32,
+}
+
+impl<'a> TicketChange<'a> {
+    fn of(t: &'a Ticket) -> Self {
+        TicketChange {
+            state: t.state.as_str(),
+            outcome: t.outcome.map(|o| o.as_str()),
+            lead_department: t.lead_department.as_deref(),
+            pending_extension: t
+                .pending_extension
+                .as_ref()
+                .map(|p| serde_json::to_string(p).expect("an extension request serialises")),
+            merged_into: t.merged_into.map(|m| m.to_string()),
+            reopen_count: t.reopen_count,
+            version: t.version,
+            updated_at: t.updated_at,
+            due_at: t.due_at,
+            escalation_level: t.escalation_level,
+        }
+    }
 }
 
 impl TicketRow {
@@ -221,7 +257,11 @@ pub fn insert(conn: &mut DbConn, effects: &Effects) -> Result<(), StoreError> {
 /// Writes the changes decided one after the other on `before` (by `lifecycle::apply`, or by the
 /// escalation ladder). Fails with `Concurrent` when the ticket is no longer at the version the
 /// decisions were made on.
-pub fn write_effects(conn: &mut DbConn, before: &Ticket, changes: &[Effects]) -> Result<(), StoreError> {
+pub fn write_effects(
+    conn: &mut DbConn,
+    before: &Ticket,
+    changes: &[Effects],
+) -> Result<(), StoreError> {
     write_batch(conn, &[(before, changes)])
 }
 
@@ -229,29 +269,31 @@ pub fn write_effects(conn: &mut DbConn, before: &Ticket, changes: &[Effects]) ->
 /// moved timer, the new events, timers and notifications inserted together.
 pub fn write_batch(conn: &mut DbConn, items: &[(&Ticket, &[Effects])]) -> Result<(), StoreError> {
     let mut rows = Appends::default();
-    for (before, changes) in items {
-        let Some(last) = changes.last() else {
+    let mut changes = Vec::with_capacity(items.len());
+    for (before, effects) in items {
+        let Some(last) = effects.last() else {
             continue;
         };
         let after = &last.ticket;
-        let updated = diesel::update(
-            tickets::table
-                .filter(tickets::id.eq(before.id.to_string()))
-                .filter(tickets::version.eq(before.version)),
-        )
-        .set(TicketRow::from_ticket(after))
-        .execute(conn)?;
-        if updated != 1 {
-            return Err(StoreError::Concurrent);
-        }
+        changes.push((
+            before.id.to_string(),
+            before.version,
+            TicketChange::of(after),
+        ));
         if after.co_departments != before.co_departments {
-            diesel::delete(ticket_departments::table.filter(ticket_departments::ticket_id.eq(before.id.to_string())))
-                .execute(conn)?;
+            diesel::delete(
+                ticket_departments::table
+                    .filter(ticket_departments::ticket_id.eq(before.id.to_string())),
+            )
+            .execute(conn)?;
             replace_co_departments(conn, after)?;
         }
-        for change in changes.iter() {
+        for change in effects.iter() {
             rows.add(change);
         }
+    }
+    if backend::update_tickets(conn, &changes)? != changes.len() {
+        return Err(StoreError::Concurrent);
     }
     rows.write(conn)
 }
@@ -280,7 +322,13 @@ impl Appends {
                 self.changed.push(row);
             }
         }
-        self.started.extend(effects.timers.started.iter().map(|t| TimerRow::new(ticket.id, t)));
+        self.started.extend(
+            effects
+                .timers
+                .started
+                .iter()
+                .map(|t| TimerRow::new(ticket.id, t)),
+        );
         for n in &effects.notifications {
             let data = serde_json::json!({
                 "number": ticket.number,
@@ -295,16 +343,20 @@ impl Appends {
                 "level": n.level,
                 "due_at": ticket.due_at,
             });
-            self.outbox.push(OutboxRow::new(ticket.id, &event.id, n, &data, effects.event.at));
+            self.outbox.push(OutboxRow::new(
+                ticket.id,
+                &event.id,
+                n,
+                &data,
+                effects.event.at,
+            ));
         }
         self.events.push(event);
     }
 
     fn write(self, conn: &mut DbConn) -> Result<(), StoreError> {
         // Ended and moved timers first: a stage restarted in the same change reuses its kind.
-        for row in &self.changed {
-            diesel::update(timers::table.find(&row.id)).set(row).execute(conn)?;
-        }
+        backend::update_timers(conn, &self.changed)?;
         backend::insert_timers(conn, &self.started)?;
         backend::insert_events(conn, &self.events)?;
         backend::insert_outbox(conn, &self.outbox)?;

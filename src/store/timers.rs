@@ -10,8 +10,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = timers, treat_none_as_null = true)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = timers)]
 pub struct TimerRow {
     pub id: String,
     pub ticket_id: String,
@@ -28,6 +28,39 @@ pub struct TimerRow {
     pub duration: Option<String>,
     pub extended_days: i32,
     pub beyond_calendar: bool,
+}
+
+/// What can change of a running timer: its deadline, warning, ladder and end.
+#[derive(AsChangeset)]
+#[diesel(table_name = timers, treat_none_as_null = true)]
+pub struct TimerChange<'a> {
+    due_at: NaiveDateTime,
+    warn_at: NaiveDateTime,
+    warned_at: Option<NaiveDateTime>,
+    level: i32,
+    next_fire_at: Option<NaiveDateTime>,
+    last_fired_at: Option<NaiveDateTime>,
+    ended_at: Option<NaiveDateTime>,
+    outcome: Option<&'a str>,
+    extended_days: i32,
+    beyond_calendar: bool,
+}
+
+impl<'a> TimerChange<'a> {
+    pub fn of(row: &'a TimerRow) -> Self {
+        TimerChange {
+            due_at: row.due_at,
+            warn_at: row.warn_at,
+            warned_at: row.warned_at,
+            level: row.level,
+            next_fire_at: row.next_fire_at,
+            last_fired_at: row.last_fired_at,
+            ended_at: row.ended_at,
+            outcome: row.outcome.as_deref(),
+            extended_days: row.extended_days,
+            beyond_calendar: row.beyond_calendar,
+        }
+    }
 }
 
 impl TimerRow {
@@ -83,8 +116,9 @@ impl TimerRow {
 }
 
 pub fn update(conn: &mut DbConn, ticket: TicketId, timer: &Timer) -> Result<(), StoreError> {
-    diesel::update(timers::table.find(timer.id.to_string()))
-        .set(TimerRow::new(ticket, timer))
+    let row = TimerRow::new(ticket, timer);
+    diesel::update(timers::table.find(&row.id))
+        .set(TimerChange::of(&row))
         .execute(conn)?;
     Ok(())
 }
@@ -103,7 +137,10 @@ pub fn running(conn: &mut DbConn, ticket: TicketId) -> Result<Vec<Timer>, StoreE
 }
 
 /// The running timers of many tickets.
-pub fn running_for(conn: &mut DbConn, tickets: &[TicketId]) -> Result<BTreeMap<TicketId, Vec<Timer>>, StoreError> {
+pub fn running_for(
+    conn: &mut DbConn,
+    tickets: &[TicketId],
+) -> Result<BTreeMap<TicketId, Vec<Timer>>, StoreError> {
     let keys: Vec<String> = tickets.iter().map(ToString::to_string).collect();
     let rows = timers::table
         .filter(timers::ticket_id.eq_any(keys))
@@ -113,7 +150,10 @@ pub fn running_for(conn: &mut DbConn, tickets: &[TicketId]) -> Result<BTreeMap<T
         .load(conn)?;
     let mut by_ticket: BTreeMap<TicketId, Vec<Timer>> = BTreeMap::new();
     for row in rows {
-        let ticket = row.ticket_id.parse().map_err(|_| StoreError::Corrupt(format!("timer {}", row.id)))?;
+        let ticket = row
+            .ticket_id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("timer {}", row.id)))?;
         by_ticket.entry(ticket).or_default().push(row.into_timer()?);
     }
     Ok(by_ticket)

@@ -332,12 +332,15 @@ impl TestApp {
 
     /// Runs the scheduler's work as if the clock said `at`: fires everything due by then.
     pub fn fire_due(&self, at: chrono::NaiveDateTime) -> closedloop::service::scheduler::Round {
-        closedloop::service::scheduler::fire_due(&mut self.conn(), &self.state.settings, at, 100).expect("fire due timers")
+        closedloop::service::scheduler::fire_due(&mut self.conn(), &self.state.settings, at, 100)
+            .expect("fire due timers")
     }
 
     /// The ticket's timers, straight from the API, by kind (the latest of each kind).
     pub async fn timers(&self, id: &str) -> std::collections::BTreeMap<String, Value> {
-        let r = self.get(&format!("/api/v1/tickets/{id}/timers"), &self.operator()).await;
+        let r = self
+            .get(&format!("/api/v1/tickets/{id}/timers"), &self.operator())
+            .await;
         r.ok()["items"]
             .as_array()
             .unwrap()
@@ -348,12 +351,25 @@ impl TestApp {
 
     /// The actions of the ticket's timeline, in order.
     pub async fn actions(&self, id: &str) -> Vec<String> {
-        let r = self.get(&format!("/api/v1/tickets/{id}/events?limit=100"), &self.operator()).await;
-        r.ok()["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect()
+        let r = self
+            .get(
+                &format!("/api/v1/tickets/{id}/events?limit=100"),
+                &self.operator(),
+            )
+            .await;
+        r.ok()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect()
     }
 
     /// Starts the real scheduler loop on this app's database.
-    pub fn start_scheduler(&self, tick: std::time::Duration) -> closedloop::jobs::scheduler::Scheduler {
+    pub fn start_scheduler(
+        &self,
+        tick: std::time::Duration,
+    ) -> closedloop::jobs::scheduler::Scheduler {
         closedloop::jobs::scheduler::Scheduler::spawn(
             self.state.pool.clone(),
             self.state.settings.clone(),
