@@ -3,7 +3,7 @@
 //! (escalation events, the automatic 督办, new supervision timers, outbox rows) and shows the plan
 //! of the claim query. Prints numbers; asserts nothing about time.
 //!
-//!     cargo bench --bench scheduler            # CLOSEDLOOP_TEST_POSTGRES, BENCH_TICKETS, BENCH_DUE
+//!     cargo bench --bench scheduler   # env: CLOSEDLOOP_TEST_POSTGRES, BENCH_TICKETS, BENCH_DUE, BENCH_WORKERS
 
 use closedloop::config::Config;
 use closedloop::server;
@@ -128,7 +128,7 @@ fn run(url: &str, tickets: i64, due: i64) {
 
     let now = at + chrono::Duration::seconds(1);
     // Several scheduler instances fire the burst side by side, as several processes would.
-    let workers = env_or("BENCH_WORKERS", 2) as usize;
+    let workers = env_or("BENCH_WORKERS", 1) as usize;
     let started = Instant::now();
     let rounds: Vec<_> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
