@@ -391,6 +391,22 @@ async fn the_calendar_is_data(backend: Backend) {
         "{due_before}"
     );
 
+    // Readiness says how far the calendar reaches, and warns when that is under 60 days ahead.
+    let horizon = (closedloop::store::now() + Duration::days(60)).date();
+    let ready = app.send("GET", "/readyz", None, &[], None).await;
+    assert_eq!(
+        (ready.ok()["status"].clone(), ready.body["database"].clone()),
+        (json!("ready"), json!("ok"))
+    );
+    assert_eq!(ready.body["calendar_known_until"], "2026-12-31");
+    let short = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap() < horizon;
+    assert_eq!(
+        ready.body["warnings"].as_array().unwrap().is_empty(),
+        !short,
+        "{}",
+        ready.body
+    );
+
     let year = json!({"off": ["2027-01-01", "2027-01-25", "2027-01-26"], "work": ["2027-01-31"]});
     app.send(
         "PUT",
@@ -424,6 +440,16 @@ async fn the_calendar_is_data(backend: Backend) {
         .await;
     assert_eq!(put.ok()["known"], true);
     assert!(put.body["recounted_timers"].as_u64().unwrap() >= 1);
+
+    let ready = app.send("GET", "/readyz", None, &[], None).await;
+    assert_eq!(ready.body["calendar_known_until"], "2027-12-31");
+    let short = chrono::NaiveDate::from_ymd_opt(2027, 12, 31).unwrap() < horizon;
+    assert_eq!(
+        ready.body["warnings"].as_array().unwrap().is_empty(),
+        !short,
+        "{}",
+        ready.body
+    );
 
     let after = deadline("2026-12-30T10:00:00+08:00", "3wd").await;
     assert_eq!(

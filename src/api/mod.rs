@@ -60,6 +60,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/departments", web::get().to(departments::list)),
     )
     .route("/healthz", web::get().to(healthz))
+    .route("/readyz", web::get().to(readyz))
     .app_data(
         web::QueryConfig::default()
             .error_handler(|e, _| Problem::field("query", e.to_string()).into()),
@@ -69,6 +70,35 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// Ready: the database answers and is migrated (503 otherwise). A calendar that does not cover the
+/// next 60 days is a warning in the body: deadlines there are counted Monday to Friday.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let st = state.clone();
+    let checked = db(&state, move |conn| {
+        let migrated = crate::store::conn::migrations_current(conn)?;
+        st.settings.calendars.refresh(conn)?;
+        Ok(migrated)
+    })
+    .await;
+    let calendar = state.settings.calendars.current();
+    let horizon = (crate::store::now() + chrono::Duration::days(60)).date();
+    let mut warnings = vec![];
+    if calendar.known_until().is_none_or(|until| until < horizon) {
+        warnings.push(format!(
+            "the working-day calendar is known until {}, not through {horizon}: load the next year with PUT /api/v1/calendar/{{year}}",
+            calendar.known_until().map_or("no year".to_string(), |d| d.to_string())
+        ));
+    }
+    let body = |status: &str, database: &str| serde_json::json!({"status": status, "database": database, "calendar_known_until": calendar.known_until(), "warnings": warnings});
+    match checked {
+        Ok(true) => HttpResponse::Ok().json(body("ready", "ok")),
+        Ok(false) => {
+            HttpResponse::ServiceUnavailable().json(body("not ready", "migrations pending"))
+        }
+        Err(_) => HttpResponse::ServiceUnavailable().json(body("not ready", "unavailable")),
+    }
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {

@@ -230,22 +230,25 @@ mod tests {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
     }
 
-    fn steps() -> Vec<Duration> {
-        ["0s", "1wd", "3wd"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect()
+    /// Warn a working day ahead; the ladder at the deadline, one and three working days after.
+    fn plan() -> Plan<'static> {
+        static CALENDAR: std::sync::OnceLock<Calendar> = std::sync::OnceLock::new();
+        static STEPS: std::sync::OnceLock<Vec<Duration>> = std::sync::OnceLock::new();
+        Plan {
+            calendar: CALENDAR.get_or_init(calendar),
+            warn_before: Duration::WorkingDays(1),
+            steps: STEPS.get_or_init(|| {
+                ["0s", "1wd", "3wd"]
+                    .iter()
+                    .map(|s| s.parse().unwrap())
+                    .collect()
+            }),
+        }
     }
 
     #[test]
     fn warns_then_climbs_the_ladder_and_stops_at_its_top() {
-        let cal = calendar();
-        let steps = steps();
-        let plan = Plan {
-            calendar: &cal,
-            warn_before: Duration::WorkingDays(1),
-            steps: &steps,
-        };
+        let plan = plan();
         // Mon 2026-03-02 10:00 + 3wd → Thu 03-05 17:30; warning Wed 03-04 17:30.
         let mut t = Timer::start(
             TimerKind::Handle,
@@ -296,13 +299,7 @@ mod tests {
 
     #[test]
     fn after_downtime_the_whole_backlog_fires() {
-        let cal = calendar();
-        let steps = steps();
-        let plan = Plan {
-            calendar: &cal,
-            warn_before: Duration::WorkingDays(1),
-            steps: &steps,
-        };
+        let plan = plan();
         let mut t = Timer::start(
             TimerKind::Sign,
             at("2026-03-02 10:00"),
@@ -323,13 +320,7 @@ mod tests {
 
     #[test]
     fn a_warning_is_never_before_the_start_and_ends_are_judged_by_the_deadline() {
-        let cal = calendar();
-        let steps = steps();
-        let plan = Plan {
-            calendar: &cal,
-            warn_before: Duration::WorkingDays(1),
-            steps: &steps,
-        };
+        let plan = plan();
         let mut t = Timer::start(
             TimerKind::Sign,
             at("2026-03-02 10:00"),
@@ -362,13 +353,7 @@ mod tests {
 
     #[test]
     fn an_extension_moves_the_deadline_by_working_days() {
-        let cal = calendar();
-        let steps = steps();
-        let plan = Plan {
-            calendar: &cal,
-            warn_before: Duration::WorkingDays(1),
-            steps: &steps,
-        };
+        let plan = plan();
         let mut t = Timer::start(
             TimerKind::Handle,
             at("2026-03-02 10:00"),
