@@ -110,7 +110,7 @@ pub async fn put(
     let st = state.clone();
     let stored = days.clone();
     let recounted = db(&state, move |conn| {
-        service::put_year(conn, &st.settings, year, stored, store::now())
+        service::put_year(conn, &st.settings, year, stored)
     })
     .await?;
     let calendar = state.settings.calendars.current();

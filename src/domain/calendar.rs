@@ -183,18 +183,15 @@ impl Calendar {
         }
     }
 
-    /// Working hours count inside business hours only, from the first whole hour after `start`.
+    /// Working hours count inside business hours only, from the whole hour after `start`.
     fn add_working_minutes(&self, start: NaiveDateTime, minutes: i64) -> Due {
-        let mut t = if start.minute() == 0 && start.second() == 0 && start.nanosecond() == 0 {
-            start
-        } else {
-            start
-                .with_minute(0)
-                .and_then(|t| t.with_second(0))
-                .and_then(|t| t.with_nanosecond(0))
-                .expect("valid")
-                + chrono::Duration::hours(1)
-        };
+        // The hour a period starts in is not counted, even when it starts on the hour.
+        let mut t = start
+            .with_minute(0)
+            .and_then(|t| t.with_second(0))
+            .and_then(|t| t.with_nanosecond(0))
+            .expect("valid")
+            + chrono::Duration::hours(1);
         let mut left = minutes;
         let mut beyond = !self.knows(t.date());
         for _ in 0..HORIZON_DAYS {
@@ -431,7 +428,7 @@ mod tests {
     fn working_hours_run_inside_business_hours() {
         // The hour it starts in is not counted: from 10:00.
         assert_eq!(due("2024-03-04 09:20", "2wh").0, "2024-03-04 12:00");
-        assert_eq!(due("2024-03-04 10:00", "2wh").0, "2024-03-04 12:00");
+        assert_eq!(due("2024-03-04 10:00", "2wh").0, "2024-03-04 15:30");
         // Lunch is not counted.
         assert_eq!(due("2024-03-04 10:40", "2wh").0, "2024-03-04 15:30");
         // Before opening: from 08:30.
@@ -439,7 +436,7 @@ mod tests {
         // Evening: the next working morning; over a weekend to Monday.
         assert_eq!(due("2024-03-01 16:50", "2wh").0, "2024-03-04 10:00");
         // Into a make-up Sunday.
-        assert_eq!(due("2024-09-27 17:00", "1wh").0, "2024-09-29 09:00");
+        assert_eq!(due("2024-09-27 16:30", "1wh").0, "2024-09-29 09:00");
     }
 
     #[test]

@@ -43,15 +43,20 @@ impl FromStr for Duration {
         let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
         let (number, unit) = t.split_at(split);
         let n: u32 = number.parse().map_err(|_| err())?;
-        Ok(match unit {
-            "wd" => Duration::WorkingDays(n),
-            "wh" => Duration::WorkingHours(n),
-            "d" => Duration::CalendarDays(n),
-            "h" => Duration::Hours(n),
-            "m" => Duration::Minutes(n),
-            "s" => Duration::Seconds(n),
+        // No period is longer than ten years: far past any time limit, and safe to count with.
+        let (d, max) = match unit {
+            "wd" => (Duration::WorkingDays(n), 2_600),
+            "wh" => (Duration::WorkingHours(n), 20_000),
+            "d" => (Duration::CalendarDays(n), 3_660),
+            "h" => (Duration::Hours(n), 87_840),
+            "m" => (Duration::Minutes(n), 5_270_400),
+            "s" => (Duration::Seconds(n), 316_224_000),
             _ => return Err(err()),
-        })
+        };
+        if n > max {
+            return Err(DurationError(format!("{s} (more than ten years)")));
+        }
+        Ok(d)
     }
 }
 
@@ -96,7 +101,18 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_duration() {
-        for bad in ["", "wd", "3", "3w", "-1d", "1.5h", "3 wd", "99999999999d"] {
+        for bad in [
+            "",
+            "wd",
+            "3",
+            "3w",
+            "-1d",
+            "1.5h",
+            "3 wd",
+            "99999999999d",
+            "4294967295h",
+            "3661d",
+        ] {
             assert!(bad.parse::<Duration>().is_err(), "{bad}");
         }
     }

@@ -99,8 +99,10 @@ impl Timer {
         self.plan(plan);
     }
 
-    /// Moves the deadline by approved working days, from the deadline as it stands.
-    pub fn extend(&mut self, working_days: u32, plan: &Plan) {
+    /// Moves the deadline by approved working days, from the deadline as it stands. A deadline
+    /// moved past `now` climbs its ladder afresh, even if it had fired; a warning whose moment has
+    /// already passed is not sent late.
+    pub fn extend(&mut self, working_days: u32, now: NaiveDateTime, plan: &Plan) {
         self.extended_days += working_days;
         if self.duration.is_some() {
             self.recount(plan);
@@ -111,6 +113,11 @@ impl Timer {
             self.due_at = due.at;
             self.beyond_calendar |= due.beyond_calendar;
             self.plan(plan);
+        }
+        if self.due_at > now {
+            self.level = 0;
+            self.warned_at = (self.warn_at <= now).then_some(now);
+            self.next_fire_at = self.next_step(plan);
         }
     }
 
@@ -361,7 +368,7 @@ mod tests {
             None,
             &plan,
         );
-        t.extend(2, &plan);
+        t.extend(2, at("2026-03-02 11:00"), &plan);
         // Thu 03-05 + 2wd → Mon 03-09.
         assert_eq!(t.due_at, at("2026-03-09 17:30"));
         assert_eq!(t.warn_at, at("2026-03-06 17:30"));
@@ -374,7 +381,23 @@ mod tests {
             &plan,
         );
         assert_eq!((fixed.due_at, fixed.duration), (fixed_due, None));
-        fixed.extend(1, &plan);
+        fixed.extend(1, at("2026-03-02 11:00"), &plan);
         assert_eq!(fixed.due_at, at("2026-03-04 17:30"));
+        // Extended after its deadline had passed and level 1 had fired: the ladder starts again.
+        let mut late = Timer::start(
+            TimerKind::Handle,
+            at("2026-03-02 10:00"),
+            Duration::WorkingDays(1),
+            None,
+            &plan,
+        );
+        let now = at("2026-03-04 09:00");
+        while let Some(step) = late.due_step(now, &plan) {
+            late.fired(step, now, &plan);
+        }
+        assert_eq!(late.level, 1);
+        late.extend(3, now, &plan);
+        assert_eq!((late.level, late.due_at), (0, at("2026-03-06 17:30")));
+        assert_eq!(late.next_fire_at, Some(at("2026-03-05 17:30")));
     }
 }

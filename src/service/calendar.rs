@@ -21,10 +21,9 @@ pub fn put_year(
     settings: &Settings,
     year: i32,
     days: Year,
-    now: NaiveDateTime,
 ) -> Result<usize, ServiceError> {
     let moved = conn::write(conn, |c| -> Result<usize, ServiceError> {
-        store::calendar::replace_year(c, year, &days, now)?;
+        store::calendar::replace_year(c, year, &days)?;
         let calendar = settings.calendars.with_years(store::calendar::load(c)?);
         let tz = calendar.timezone();
         let start_of_year = NaiveDate::from_ymd_opt(year, 1, 1)
@@ -55,7 +54,10 @@ pub fn put_year(
             };
             let mut running = store::timers::running(c, id)?;
             let mut changed = false;
-            for timer in running.iter_mut().filter(|t| t.due_at >= from) {
+            for timer in running
+                .iter_mut()
+                .filter(|t| t.due_at >= from || t.next_fire_at.is_some_and(|n| n >= from))
+            {
                 let before = timer.clone();
                 timer.recount(&plan);
                 if *timer != before {
@@ -72,7 +74,7 @@ pub fn put_year(
         }
         Ok(moved)
     })?;
-    settings.calendars.refresh(conn)?;
+    settings.calendars.reload(conn)?;
     Ok(moved)
 }
 

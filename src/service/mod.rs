@@ -42,12 +42,15 @@ pub struct Settings {
     pub calendars: Calendars,
 }
 
+type CalendarMark = (Option<NaiveDateTime>, i64);
+
 /// The working-day calendar in memory, shared by the handlers and the scheduler, loaded from the
 /// database at start and again whenever an admin changes it (here or on another instance).
 #[derive(Debug, Clone)]
 pub struct Calendars {
     current: Arc<RwLock<Arc<Calendar>>>,
-    loaded: Arc<Mutex<Option<NaiveDateTime>>>,
+    /// The database's last calendar change as loaded, and when this process last looked.
+    loaded: Arc<Mutex<(Option<CalendarMark>, Option<std::time::Instant>)>>,
     timezone: chrono_tz::Tz,
     hours: Vec<(NaiveTime, NaiveTime)>,
     roll: DayOffRoll,
@@ -62,7 +65,7 @@ impl Calendars {
         let empty = Calendar::new(timezone, hours.clone(), roll, Default::default());
         Calendars {
             current: Arc::new(RwLock::new(Arc::new(empty))),
-            loaded: Arc::new(Mutex::new(None)),
+            loaded: Arc::new(Mutex::new((None, None))),
             timezone,
             hours,
             roll,
@@ -80,14 +83,35 @@ impl Calendars {
 
     /// Loads the calendar from the database when it changed since the last load.
     pub fn refresh(&self, conn: &mut DbConn) -> Result<(), StoreError> {
-        let change = store::calendar::last_change(conn)?;
+        let mark = store::calendar::last_change(conn)?;
         let mut loaded = self.loaded.lock().expect("calendar lock");
-        if loaded.is_some() && *loaded == change {
+        loaded.1 = Some(std::time::Instant::now());
+        if loaded.0 == Some(mark) {
             return Ok(());
         }
         let calendar = self.with_years(store::calendar::load(conn)?);
         *self.current.write().expect("calendar lock") = Arc::new(calendar);
-        *loaded = change;
+        loaded.0 = Some(mark);
         Ok(())
+    }
+
+    /// Loads the calendar from the database now, whatever this process last saw.
+    pub fn reload(&self, conn: &mut DbConn) -> Result<(), StoreError> {
+        self.loaded.lock().expect("calendar lock").0 = None;
+        self.refresh(conn)
+    }
+
+    /// `refresh`, at most every `interval`: so that a year loaded through another instance is
+    /// counted with here too, within that interval.
+    pub fn refresh_every(
+        &self,
+        conn: &mut DbConn,
+        interval: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let last = self.loaded.lock().expect("calendar lock").1;
+        if last.is_some_and(|at| at.elapsed() < interval) {
+            return Ok(());
+        }
+        self.refresh(conn)
     }
 }

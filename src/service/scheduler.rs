@@ -71,7 +71,7 @@ pub fn fire_batch(
     Ok(round)
 }
 
-/// Fires the whole backlog due at `now`, batch after batch, until nothing is left.
+/// Fires the whole backlog due at `now`, batch after batch, until nothing is left to claim.
 pub fn fire_due(
     conn: &mut DbConn,
     settings: &Settings,
@@ -83,7 +83,9 @@ pub fn fire_due(
         let round = fire_batch(conn, settings, now, batch)?;
         total.tickets += round.tickets;
         total.steps += round.steps;
-        if round.tickets < batch as usize {
+        // A batch can hold fewer tickets than due timers (a ticket with several, or tickets
+        // another instance holds): go on until a claim finds nothing.
+        if round.tickets == 0 {
             return Ok(total);
         }
     }

@@ -14,6 +14,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
+/// How stale this process's copy of the calendar may get before a write looks again.
+const CALENDAR_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The answer to a create: a new ticket, or the response remembered for its `Idempotency-Key`.
 #[derive(Debug)]
 pub enum Created {
@@ -33,6 +36,7 @@ pub fn create(
     render: &dyn Fn(&Ticket) -> Value,
 ) -> Result<Created, ServiceError> {
     let new = lifecycle::validate_new(input, actor)?;
+    settings.calendars.refresh_every(conn, CALENDAR_CHECK)?;
     let username = actor.username().unwrap_or("system");
     let hash = request_hash(input);
     // A concurrent request with the same key can win the race to store it (PostgreSQL): then
@@ -117,6 +121,7 @@ pub fn act(
     if_match: Option<i64>,
     now: NaiveDateTime,
 ) -> Result<Ticket, ServiceError> {
+    settings.calendars.refresh_every(conn, CALENDAR_CHECK)?;
     conn::write(conn, |c| {
         let lookups = action.lookups(payload);
         // This ticket and the one a merge names are locked in id order, so that two tickets

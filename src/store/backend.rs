@@ -60,9 +60,10 @@ struct Claimed {
 
 /// Locks up to `limit` tickets that have a timer due at `now`, earliest first.
 ///
-/// PostgreSQL: the due timers are claimed with `SKIP LOCKED`, so instances running side by side
-/// take different ones, then their tickets, skipping any a person's action holds (that ticket's
-/// timers wait for the next round; the action never waits for a ticket the scheduler wants).
+/// PostgreSQL: the tickets are locked with `SKIP LOCKED` until `limit` are held, so instances side
+/// by side take different tickets, and a ticket a person's action holds waits for the next round.
+/// A ticket's row is the one lock for it and its timers: the scheduler writes only the timers of
+/// tickets it holds, so neither instances nor actions wait on each other in a circle.
 /// SQLite needs no lock, as one write transaction runs at a time.
 pub fn claim_due_tickets(
     conn: &mut DbConn,
@@ -72,12 +73,10 @@ pub fn claim_due_tickets(
     use super::schema::timers;
     Ok(match conn {
         DbConn::Postgres(pg) => diesel::sql_query(
-            "WITH due AS (
+            "SELECT id FROM tickets WHERE id IN (
                  SELECT ticket_id FROM timers
-                 WHERE ended_at IS NULL AND next_fire_at IS NOT NULL AND next_fire_at <= $1
-                 ORDER BY next_fire_at LIMIT $2
-                 FOR UPDATE SKIP LOCKED)
-             SELECT id FROM tickets WHERE id IN (SELECT ticket_id FROM due)
+                 WHERE ended_at IS NULL AND next_fire_at IS NOT NULL AND next_fire_at <= $1)
+             LIMIT $2
              FOR UPDATE SKIP LOCKED",
         )
         .bind::<diesel::sql_types::Timestamp, _>(now)

@@ -32,18 +32,14 @@ pub fn load(conn: &mut DbConn) -> Result<BTreeMap<i32, Year>, StoreError> {
 }
 
 /// Replaces one year's days off and make-up working days, and marks the year known.
-pub fn replace_year(
-    conn: &mut DbConn,
-    year: i32,
-    days: &Year,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
+pub fn replace_year(conn: &mut DbConn, year: i32, days: &Year) -> Result<(), StoreError> {
     diesel::delete(calendar_days::table.filter(calendar_days::year.eq(year))).execute(conn)?;
     diesel::delete(calendar_years::table.find(year)).execute(conn)?;
     diesel::insert_into(calendar_years::table)
+        // The database's clock, not this host's: instances compare it to know when to reload.
         .values((
             calendar_years::year.eq(year),
-            calendar_years::updated_at.eq(now),
+            calendar_years::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)?;
     let rows = days
@@ -63,9 +59,12 @@ pub fn replace_year(
     Ok(())
 }
 
-/// When the calendar last changed: instances compare it to know when to reload.
-pub fn last_change(conn: &mut DbConn) -> Result<Option<NaiveDateTime>, StoreError> {
-    Ok(calendar_years::table
+/// A mark of the calendar's content (when it last changed, by the database's clock, and how
+/// many days it lists): instances compare it to know when to load the calendar again.
+pub fn last_change(conn: &mut DbConn) -> Result<(Option<NaiveDateTime>, i64), StoreError> {
+    let changed = calendar_years::table
         .select(diesel::dsl::max(calendar_years::updated_at))
-        .first(conn)?)
+        .first(conn)?;
+    let days = calendar_days::table.count().get_result(conn)?;
+    Ok((changed, days))
 }

@@ -171,14 +171,15 @@ pub fn all(conn: &mut DbConn, ticket: TicketId) -> Result<Vec<Timer>, StoreError
         .collect()
 }
 
-/// Running timers whose deadline falls on or after `from`: the ones a new calendar year may move.
+/// Running timers whose deadline or next step falls on or after `from`: the ones a new calendar
+/// year may move.
 pub fn running_due_from(
     conn: &mut DbConn,
     from: NaiveDateTime,
 ) -> Result<Vec<(TicketId, Timer)>, StoreError> {
     let rows = timers::table
         .filter(timers::ended_at.is_null())
-        .filter(timers::due_at.ge(from))
+        .filter(timers::due_at.ge(from).or(timers::next_fire_at.ge(from)))
         .select(TimerRow::as_select())
         .load(conn)?;
     rows.into_iter()

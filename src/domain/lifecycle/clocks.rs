@@ -106,16 +106,18 @@ pub fn changes(
         ActionKind::DecideExtension => {
             if let (Some(days), Some(handle)) = (detail.approved_days, ctx.running(Handle)) {
                 let mut handle = handle.clone();
-                handle.extend(days, &ctx.plan(before));
+                handle.extend(days, ctx.now, &ctx.plan(before));
                 c.changed.push(handle);
             }
         }
-        ActionKind::Reject | ActionKind::Merge => end(Dispatch, false, &mut c),
+        // The hotline disposed of the case: its dispatch clock ends met or late.
+        ActionKind::Reject | ActionKind::Merge | ActionKind::Withdraw => {
+            end(Dispatch, false, &mut c)
+        }
         ActionKind::Coordinate
         | ActionKind::RequestExtension
         | ActionKind::Comment
-        | ActionKind::Archive
-        | ActionKind::Withdraw => {}
+        | ActionKind::Archive => {}
     }
     // Archiving, however reached, ends every running timer.
     if after.state == State::Archived {
