@@ -115,19 +115,13 @@ fn run(url: &str, tickets: i64, due: i64) {
     );
 
     println!("\nclaim query plan:");
-    let plan_sql = format!(
-        "EXPLAIN WITH due AS (
-             SELECT ticket_id FROM timers
-             WHERE ended_at IS NULL AND next_fire_at IS NOT NULL AND next_fire_at <= TIMESTAMP '{at}' + INTERVAL '1 second'
-             ORDER BY next_fire_at LIMIT 500
-             FOR UPDATE SKIP LOCKED)
-         SELECT id FROM tickets WHERE id IN (SELECT ticket_id FROM due)
-         FOR UPDATE SKIP LOCKED"
-    );
-    for line in diesel::sql_query(plan_sql)
-        .load::<Plan>(pg(&mut conn))
-        .unwrap()
-    {
+    let plan = diesel::sql_query(format!(
+        "EXPLAIN {}",
+        closedloop::store::timers::CLAIM_DUE_SQL
+    ))
+    .bind::<diesel::sql_types::Timestamp, _>(at + chrono::Duration::seconds(1))
+    .bind::<diesel::sql_types::BigInt, _>(500i64);
+    for line in plan.load::<Plan>(pg(&mut conn)).unwrap() {
         println!("  {}", line.line);
     }
 

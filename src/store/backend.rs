@@ -52,6 +52,15 @@ pub fn insert_department_if_missing(
     Ok(inserted == 1)
 }
 
+/// PostgreSQL's claim of due tickets: `$1` the moment, `$2` how many.
+/// Driven by the due timers (index `timers_next_fire_idx`), earliest first; locks the tickets only.
+pub const CLAIM_DUE_SQL: &str =
+    "SELECT tickets.id FROM timers JOIN tickets ON tickets.id = timers.ticket_id
+     WHERE timers.ended_at IS NULL AND timers.next_fire_at IS NOT NULL AND timers.next_fire_at <= $1
+     ORDER BY timers.next_fire_at
+     LIMIT $2
+     FOR UPDATE OF tickets SKIP LOCKED";
+
 #[derive(diesel::QueryableByName)]
 struct Claimed {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -72,19 +81,16 @@ pub fn claim_due_tickets(
 ) -> Result<Vec<String>, StoreError> {
     use super::schema::timers;
     Ok(match conn {
-        DbConn::Postgres(pg) => diesel::sql_query(
-            "SELECT id FROM tickets WHERE id IN (
-                 SELECT ticket_id FROM timers
-                 WHERE ended_at IS NULL AND next_fire_at IS NOT NULL AND next_fire_at <= $1)
-             LIMIT $2
-             FOR UPDATE SKIP LOCKED",
-        )
-        .bind::<diesel::sql_types::Timestamp, _>(now)
-        .bind::<diesel::sql_types::BigInt, _>(limit)
-        .load::<Claimed>(pg)?
-        .into_iter()
-        .map(|c| c.id)
-        .collect(),
+        DbConn::Postgres(pg) => diesel::sql_query(CLAIM_DUE_SQL)
+            .bind::<diesel::sql_types::Timestamp, _>(now)
+            .bind::<diesel::sql_types::BigInt, _>(limit)
+            .load::<Claimed>(pg)?
+            .into_iter()
+            .map(|c| c.id)
+            // A ticket with two due timers comes twice.
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         DbConn::Sqlite(lite) => {
             let mut ids: Vec<String> = timers::table
                 .filter(timers::ended_at.is_null())

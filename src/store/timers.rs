@@ -1,6 +1,7 @@
 //! Timers in the database: written only as part of a ticket's change, read to decide the next one,
 //! and claimed by the scheduler when they come due.
 
+pub use super::backend::CLAIM_DUE_SQL;
 use super::conn::DbConn;
 use super::schema::timers;
 use super::{StoreError, backend};
