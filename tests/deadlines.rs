@@ -18,6 +18,7 @@ on_both_backends!(
     extensions_move_the_deadline,
     lists_find_overdue_tickets,
     escalation_in_real_time,
+    a_bad_row_holds_up_no_other_deadline,
 );
 
 fn id(t: &Value) -> String {
@@ -628,4 +629,32 @@ async fn escalation_in_real_time(backend: Backend) {
     let actions = app.actions(&t_id).await;
     let escalations = actions.iter().filter(|a| *a == "escalate").count();
     assert!(escalations >= 3, "{actions:?}");
+}
+
+async fn a_bad_row_holds_up_no_other_deadline(backend: Backend) {
+    use closedloop::store::schema::timers;
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    let app = TestApp::spawn(backend).await;
+    let broken = id(&app.dispatched("shijian", &[], false).await);
+    let fine = id(&app.dispatched("sifa", &[], false).await);
+    // A row the code cannot read back (a hand edit, say) on the first ticket.
+    diesel::update(
+        timers::table
+            .filter(timers::ticket_id.eq(&broken))
+            .filter(timers::kind.eq("sign")),
+    )
+    .set(timers::kind.eq("bogus"))
+    .execute(&mut *app.conn())
+    .unwrap();
+    let far = closedloop::store::now() + Duration::days(60);
+    let round = app.fire_due(far);
+    assert!(
+        round.steps >= 8,
+        "the other ticket's timers fire: {round:?}"
+    );
+    assert!(app.actions(&fine).await.iter().any(|a| a == "escalate"));
+    assert!(!app.actions(&broken).await.iter().any(|a| a == "escalate"));
+    // Later rounds go on answering, and the readable ticket is not fired twice.
+    let again = app.fire_due(far);
+    assert_eq!(again.steps, 0);
 }

@@ -5,6 +5,7 @@
 use super::{ServiceError, Settings};
 use crate::domain::escalation;
 use crate::domain::lifecycle::{Context, Known};
+use crate::domain::ticket::TicketId;
 use crate::domain::timer::Step;
 use crate::metrics;
 use crate::store::conn::{self, DbConn};
@@ -25,10 +26,37 @@ pub fn fire_batch(
     now: NaiveDateTime,
     batch: i64,
 ) -> Result<Round, ServiceError> {
+    fire_in_transaction(conn, settings, now, |c| {
+        store::timers::claim_due(c, now, batch)
+    })
+}
+
+/// Fires what is due on one ticket, in a transaction of its own.
+fn fire_one(
+    conn: &mut DbConn,
+    settings: &Settings,
+    now: NaiveDateTime,
+    id: TicketId,
+) -> Result<Round, ServiceError> {
+    fire_in_transaction(conn, settings, now, |c| {
+        Ok(store::tickets::find_for_update(c, id)?
+            .map(|t| t.id)
+            .into_iter()
+            .collect())
+    })
+}
+
+/// In one transaction: claim tickets with `claim`, decide with `escalation::fire`, write it all.
+fn fire_in_transaction(
+    conn: &mut DbConn,
+    settings: &Settings,
+    now: NaiveDateTime,
+    claim: impl FnOnce(&mut DbConn) -> Result<Vec<TicketId>, StoreError>,
+) -> Result<Round, ServiceError> {
     let calendar = settings.calendars.current();
     let known = Known::default();
     let (round, fired) = conn::write(conn, |c| -> Result<_, ServiceError> {
-        let claimed = store::timers::claim_due(c, now, batch)?;
+        let claimed = claim(c)?;
         let mut round = Round {
             tickets: claimed.len(),
             steps: 0,
@@ -72,6 +100,8 @@ pub fn fire_batch(
 }
 
 /// Fires the whole backlog due at `now`, batch after batch, until nothing is left to claim.
+/// A batch that fails for another reason than the database being away (a row that cannot be
+/// read, say) is fired again ticket by ticket, so that one bad ticket holds up no other deadline.
 pub fn fire_due(
     conn: &mut DbConn,
     settings: &Settings,
@@ -80,7 +110,26 @@ pub fn fire_due(
 ) -> Result<Round, ServiceError> {
     let mut total = Round::default();
     loop {
-        let round = fire_batch(conn, settings, now, batch)?;
+        let round = match fire_batch(conn, settings, now, batch) {
+            Ok(round) => round,
+            Err(e @ ServiceError::Store(StoreError::Unavailable(_))) => return Err(e),
+            Err(e) => {
+                tracing::error!(error = %e, "a batch of due timers failed; firing them ticket by ticket");
+                for id in store::timers::due_tickets(conn, now, batch)? {
+                    match fire_one(conn, settings, now, id) {
+                        Ok(round) => {
+                            total.tickets += round.tickets;
+                            total.steps += round.steps;
+                        }
+                        Err(e) => {
+                            tracing::error!(ticket = %id, error = %e, "could not fire this ticket's timers; retrying next round")
+                        }
+                    }
+                }
+                // The failing ticket is still due: leave it to the next round rather than loop.
+                return Ok(total);
+            }
+        };
         total.tickets += round.tickets;
         total.steps += round.steps;
         // A batch can hold fewer tickets than due timers (a ticket with several, or tickets

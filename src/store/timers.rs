@@ -211,6 +211,30 @@ pub fn claim_due(
         .collect()
 }
 
+/// The tickets with a timer due at `now` (up to `limit`), without locking them.
+pub fn due_tickets(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<TicketId>, StoreError> {
+    let ids: Vec<String> = timers::table
+        .filter(timers::ended_at.is_null())
+        .filter(timers::next_fire_at.is_not_null())
+        .filter(timers::next_fire_at.le(now))
+        .order(timers::next_fire_at.asc())
+        .limit(limit)
+        .select(timers::ticket_id)
+        .load(conn)?;
+    let unique: std::collections::BTreeSet<String> = ids.into_iter().collect();
+    unique
+        .into_iter()
+        .map(|id| {
+            id.parse()
+                .map_err(|_| StoreError::Corrupt(format!("ticket {id}")))
+        })
+        .collect()
+}
+
 /// How many running timers are past their deadline, and how many were counted past the calendar.
 pub fn gauges(conn: &mut DbConn, now: NaiveDateTime) -> Result<(i64, i64), StoreError> {
     let overdue = timers::table
