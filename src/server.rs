@@ -4,6 +4,7 @@ use crate::api::{self, AppState};
 use crate::auth::Tokens;
 use crate::config::Config;
 use crate::service::{Calendars, Settings};
+use crate::store::outbox::MailRoles;
 use crate::store::{self, conn};
 use actix_web::dev::Server;
 use actix_web::middleware::Logger;
@@ -18,6 +19,11 @@ pub fn settings(config: &Config) -> anyhow::Result<Settings> {
         timezone,
         idempotency_ttl: elapsed(config.http.idempotency_ttl),
         policy: config.policy()?,
+        mail: MailRoles {
+            desk: config.mail.desk.clone(),
+            supervisors: config.mail.supervisors.clone(),
+            leadership: config.mail.leadership.clone(),
+        },
         calendars: Calendars::new(
             timezone,
             config.business_hours(),

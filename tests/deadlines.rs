@@ -19,6 +19,7 @@ on_both_backends!(
     lists_find_overdue_tickets,
     escalation_in_real_time,
     a_bad_row_holds_up_no_other_deadline,
+    a_notification_without_an_address_is_visible,
 );
 
 fn id(t: &Value) -> String {
@@ -113,7 +114,28 @@ async fn timers_follow_the_lifecycle(backend: Backend) {
 }
 
 async fn the_ladder_climbs_by_itself_and_stops(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            (
+                "CLOSEDLOOP__MAIL__SUPERVISORS",
+                r#"["duban@example.gov.cn"]"#,
+            ),
+            (
+                "CLOSEDLOOP__MAIL__LEADERSHIP",
+                r#"["lingdao@example.gov.cn"]"#,
+            ),
+        ],
+    )
+    .await;
+    // A department user with an email gets the department's mail too.
+    let staff = closedloop::seed::UserSeed {
+        username: "sj-li".into(),
+        role: closedloop::domain::ticket::Role::Department,
+        department: Some("shijian".into()),
+        email: Some("li@shijian.example.gov.cn".into()),
+    };
+    closedloop::seed::add_user(&mut app.conn(), &staff, None).unwrap();
     let t = app.dispatched("shijian", &["sifa"], true).await;
     let t_id = id(&t);
     let handle_due = time(&app.timers(&t_id).await["handle"]["due_at"]);
@@ -199,12 +221,59 @@ async fn the_ladder_climbs_by_itself_and_stops(backend: Backend) {
             .map(|n| serde_json::from_str(&n.recipients).unwrap())
             .collect()
     };
+    // Named by role, resolved to addresses when written.
+    let level1 = to("escalation", 1)[0].clone();
     assert_eq!(
-        to("escalation", 1)[0],
+        level1["roles"],
         json!([{"kind": "department", "department": "shijian"}, {"kind": "department_head", "department": "shijian"}])
     );
-    assert!(to("escalation", 2).contains(&json!([{"kind": "supervisors"}])));
-    assert!(to("escalation", 3).contains(&json!([{"kind": "leadership"}])));
+    assert_eq!(
+        level1["to"],
+        json!([
+            "li@shijian.example.gov.cn",
+            "shijian.head@example.gov.cn",
+            "shijian@example.gov.cn"
+        ])
+    );
+    assert!(
+        to("escalation", 2)
+            .iter()
+            .any(|r| r["to"] == json!(["duban@example.gov.cn"]))
+    );
+    assert!(
+        to("escalation", 3)
+            .iter()
+            .any(|r| r["to"] == json!(["lingdao@example.gov.cn"]))
+    );
+    assert!(
+        outbox.iter().all(|n| n.status == "pending"),
+        "every notification has an address"
+    );
+    let co = outbox.iter().find(|n| n.template == "co_dispatch").unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&co.recipients).unwrap()["to"],
+        json!(["sifa@example.gov.cn"])
+    );
+    // A department's new address does not reroute mail already written.
+    {
+        use closedloop::store::schema::departments;
+        use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+        diesel::update(departments::table.filter(departments::code.eq("shijian")))
+            .set(departments::email.eq("new@example.gov.cn"))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let again = closedloop::store::outbox::for_ticket(&mut conn, t_id.parse().unwrap()).unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .map(|n| n.recipients.clone())
+            .collect::<Vec<_>>(),
+        outbox
+            .iter()
+            .map(|n| n.recipients.clone())
+            .collect::<Vec<_>>()
+    );
     assert!(outbox.iter().any(|n| n.template == "supervised"));
     assert!(outbox.iter().any(|n| n.template == "dispatch"));
     assert!(outbox.iter().any(|n| n.template == "co_dispatch"));
@@ -657,4 +726,30 @@ async fn a_bad_row_holds_up_no_other_deadline(backend: Backend) {
     // Later rounds go on answering, and the readable ticket is not fired twice.
     let again = app.fire_due(far);
     assert_eq!(again.steps, 0);
+}
+
+async fn a_notification_without_an_address_is_visible(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.dispatched("shijian", &[], false).await;
+    // Returned to a hotline desk that has no address configured and no operator with an email.
+    app.act(
+        &id(&t),
+        "return",
+        &app.department("shijian"),
+        json!({"reason": "非本单位职责"}),
+    )
+    .await
+    .ok();
+    let outbox =
+        closedloop::store::outbox::for_ticket(&mut app.conn(), id(&t).parse().unwrap()).unwrap();
+    let returned = outbox.iter().find(|n| n.template == "returned").unwrap();
+    assert_eq!(returned.status, "failed");
+    assert_eq!(
+        returned.last_error.as_deref(),
+        Some("no address for any recipient")
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&returned.recipients).unwrap()["roles"],
+        json!([{"kind": "desk"}])
+    );
 }

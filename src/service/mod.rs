@@ -8,6 +8,7 @@ pub mod tickets;
 use crate::domain::calendar::{Calendar, DayOffRoll, Year};
 use crate::domain::lifecycle::DomainError;
 use crate::domain::sla::Policy;
+use crate::store::outbox::MailRoles;
 use crate::store::{self, DbConn, StoreError};
 use chrono::{NaiveDateTime, NaiveTime};
 use std::sync::{Arc, Mutex, RwLock};
@@ -40,6 +41,8 @@ pub struct Settings {
     pub idempotency_ttl: chrono::Duration,
     pub policy: Policy,
     pub calendars: Calendars,
+    /// Addresses of the desk, supervisors and leadership from config.
+    pub mail: MailRoles,
 }
 
 type CalendarMark = (Option<NaiveDateTime>, i64);

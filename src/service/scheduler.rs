@@ -85,7 +85,7 @@ fn fire_in_transaction(
             .iter()
             .map(|(t, changes)| (*t, changes.as_slice()))
             .collect();
-        store::tickets::write_batch(c, &items)?;
+        store::tickets::write_batch(c, &items, &settings.mail)?;
         Ok((round, fired))
     })?;
     // Counted once the transaction is committed, so a rolled-back round counts nothing.

@@ -73,7 +73,7 @@ pub fn create(
                 timers: &[],
             };
             let effects = lifecycle::create(new.clone(), TicketId::new(), number, actor, &ctx);
-            repo::insert(c, &effects)?;
+            repo::insert(c, &effects, &settings.mail)?;
             let body = render(&effects.ticket);
             if let Some(key) = key {
                 let row = KeyRow {
@@ -159,7 +159,7 @@ pub fn act(
             timers: &timers,
         };
         let effects = lifecycle::apply(&ticket, &request, actor, &ctx)?;
-        repo::write_effects(c, &ticket, std::slice::from_ref(&effects))?;
+        repo::write_effects(c, &ticket, std::slice::from_ref(&effects), &settings.mail)?;
         Ok(effects.ticket)
     })
 }

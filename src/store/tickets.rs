@@ -2,15 +2,17 @@
 //! `write_effects`: the ticket (guarded by its version), its departments and its one event.
 
 use super::conn::{DbConn, MultiBackend};
-use super::outbox::OutboxRow;
+use super::outbox::{self, MailRoles, OutboxRow};
 use super::schema::{ticket_departments, ticket_events, tickets};
 use super::timers::TimerRow;
 use super::{StoreError, backend};
+use crate::domain::lifecycle::Recipient;
 use crate::domain::lifecycle::{Effects, Event};
 use crate::domain::ticket::{Actor, Category, Contact, Enterprise, Role, State, Ticket, TicketId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = tickets)]
@@ -243,7 +245,7 @@ impl EventRow {
 }
 
 /// Writes a new ticket and its `create` event.
-pub fn insert(conn: &mut DbConn, effects: &Effects) -> Result<(), StoreError> {
+pub fn insert(conn: &mut DbConn, effects: &Effects, mail: &MailRoles) -> Result<(), StoreError> {
     let ticket = &effects.ticket;
     diesel::insert_into(tickets::table)
         .values(TicketRow::from_ticket(ticket))
@@ -251,7 +253,7 @@ pub fn insert(conn: &mut DbConn, effects: &Effects) -> Result<(), StoreError> {
     replace_co_departments(conn, ticket)?;
     let mut rows = Appends::default();
     rows.add(effects);
-    rows.write(conn)
+    rows.write(conn, mail)
 }
 
 /// Writes the changes decided one after the other on `before` (by `lifecycle::apply`, or by the
@@ -261,13 +263,18 @@ pub fn write_effects(
     conn: &mut DbConn,
     before: &Ticket,
     changes: &[Effects],
+    mail: &MailRoles,
 ) -> Result<(), StoreError> {
-    write_batch(conn, &[(before, changes)])
+    write_batch(conn, &[(before, changes)], mail)
 }
 
 /// `write_effects` for many tickets at once, in few statements: one update per ticket and per
 /// moved timer, the new events, timers and notifications inserted together.
-pub fn write_batch(conn: &mut DbConn, items: &[(&Ticket, &[Effects])]) -> Result<(), StoreError> {
+pub fn write_batch(
+    conn: &mut DbConn,
+    items: &[(&Ticket, &[Effects])],
+    mail: &MailRoles,
+) -> Result<(), StoreError> {
     let mut rows = Appends::default();
     let mut changes = Vec::with_capacity(items.len());
     for (before, effects) in items {
@@ -295,7 +302,7 @@ pub fn write_batch(conn: &mut DbConn, items: &[(&Ticket, &[Effects])]) -> Result
     if backend::update_tickets(conn, &changes)? != changes.len() {
         return Err(StoreError::Concurrent);
     }
-    rows.write(conn)
+    rows.write(conn, mail)
 }
 
 /// The rows changes add besides the ticket: events, timers, notifications.
@@ -304,7 +311,8 @@ struct Appends {
     events: Vec<EventRow>,
     started: Vec<TimerRow>,
     changed: Vec<TimerRow>,
-    outbox: Vec<OutboxRow>,
+    /// Notifications with the roles they go to, resolved to addresses when written.
+    outbox: Vec<(OutboxRow, Vec<Recipient>)>,
 }
 
 impl Appends {
@@ -343,23 +351,41 @@ impl Appends {
                 "level": n.level,
                 "due_at": ticket.due_at,
             });
-            self.outbox.push(OutboxRow::new(
-                ticket.id,
-                &event.id,
-                n,
-                &data,
-                effects.event.at,
-            ));
+            let row = OutboxRow::new(ticket.id, &event.id, n, &data, effects.event.at);
+            self.outbox.push((row, n.to.clone()));
         }
         self.events.push(event);
     }
 
-    fn write(self, conn: &mut DbConn) -> Result<(), StoreError> {
+    fn write(self, conn: &mut DbConn, mail: &MailRoles) -> Result<(), StoreError> {
         // Ended and moved timers first: a stage restarted in the same change reuses its kind.
         backend::update_timers(conn, &self.changed)?;
         backend::insert_timers(conn, &self.started)?;
         backend::insert_events(conn, &self.events)?;
-        backend::insert_outbox(conn, &self.outbox)?;
+        // Recipients become addresses now, in the transaction of the change: later changes to
+        // departments or users do not reroute this mail.
+        let wanted: BTreeSet<Recipient> = self
+            .outbox
+            .iter()
+            .flat_map(|(_, to)| to.iter().cloned())
+            .collect();
+        let addresses = outbox::resolve(conn, &wanted, mail)?;
+        let rows: Vec<OutboxRow> = self
+            .outbox
+            .into_iter()
+            .map(|(mut row, to)| {
+                let mut all: Vec<&String> = to.iter().flat_map(|r| &addresses[r]).collect();
+                all.sort();
+                all.dedup();
+                if all.is_empty() {
+                    row.status = "failed".into();
+                    row.last_error = Some("no address for any recipient".into());
+                }
+                row.recipients = serde_json::json!({ "to": all, "roles": to }).to_string();
+                row
+            })
+            .collect();
+        backend::insert_outbox(conn, &rows)?;
         Ok(())
     }
 }

@@ -6,7 +6,7 @@ use crate::domain::sla::TimerKind;
 use crate::domain::ticket::Ticket;
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "kind", content = "department", rename_all = "snake_case")]
 pub enum Recipient {
     /// A department's mailbox and its users with an email.
