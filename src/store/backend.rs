@@ -73,38 +73,20 @@ struct Claimed {
 /// by side take different tickets, and a ticket a person's action holds waits for the next round.
 /// A ticket's row is the one lock for it and its timers: the scheduler writes only the timers of
 /// tickets it holds, so neither instances nor actions wait on each other in a circle.
-/// SQLite needs no lock, as one write transaction runs at a time.
+/// SQLite needs no lock, as one write transaction runs at a time: `None` there.
 pub fn claim_due_tickets(
     conn: &mut DbConn,
     now: chrono::NaiveDateTime,
     limit: i64,
-) -> Result<Vec<String>, StoreError> {
-    use super::schema::timers;
-    Ok(match conn {
-        DbConn::Postgres(pg) => diesel::sql_query(CLAIM_DUE_SQL)
-            .bind::<diesel::sql_types::Timestamp, _>(now)
-            .bind::<diesel::sql_types::BigInt, _>(limit)
-            .load::<Claimed>(pg)?
-            .into_iter()
-            .map(|c| c.id)
-            // A ticket with two due timers comes twice.
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect(),
-        DbConn::Sqlite(lite) => {
-            let mut ids: Vec<String> = timers::table
-                .filter(timers::ended_at.is_null())
-                .filter(timers::next_fire_at.is_not_null())
-                .filter(timers::next_fire_at.le(now))
-                .order(timers::next_fire_at.asc())
-                .limit(limit)
-                .select(timers::ticket_id)
-                .load(lite)?;
-            ids.sort();
-            ids.dedup();
-            ids
-        }
-    })
+) -> Result<Option<Vec<String>>, StoreError> {
+    let DbConn::Postgres(pg) = conn else {
+        return Ok(None);
+    };
+    let claimed = diesel::sql_query(CLAIM_DUE_SQL)
+        .bind::<diesel::sql_types::Timestamp, _>(now)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .load::<Claimed>(pg)?;
+    Ok(Some(claimed.into_iter().map(|c| c.id).collect()))
 }
 
 /// Inserts rows in statements of up to 500 rows each (well under PostgreSQL's bind limit).

@@ -202,13 +202,19 @@ pub fn claim_due(
     now: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<TicketId>, StoreError> {
-    backend::claim_due_tickets(conn, now, limit)?
-        .into_iter()
-        .map(|id| {
-            id.parse()
-                .map_err(|_| StoreError::Corrupt(format!("ticket {id}")))
-        })
-        .collect()
+    match backend::claim_due_tickets(conn, now, limit)? {
+        // A ticket with two due timers comes twice.
+        Some(ids) => ids
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|id| {
+                id.parse()
+                    .map_err(|_| StoreError::Corrupt(format!("ticket {id}")))
+            })
+            .collect(),
+        None => due_tickets(conn, now, limit),
+    }
 }
 
 /// The tickets with a timer due at `now` (up to `limit`), without locking them.
