@@ -92,6 +92,23 @@ pub struct Mail {
     pub desk: Vec<String>,
     pub supervisors: Vec<String>,
     pub leadership: Vec<String>,
+    /// Whether `serve` and `worker` run the mailer.
+    pub enabled: bool,
+    pub tick: Duration,
+    pub smtp_timeout: Duration,
+    /// Sign-in for the SMTP server when the URL does not carry it; empty: none.
+    pub smtp_username: Secret,
+    pub smtp_password: Secret,
+    pub max_attempts: u32,
+    /// The wait before the first retry; it doubles with every attempt, up to `retry_max`.
+    pub retry_after: Duration,
+    pub retry_max: Duration,
+    /// How long a mailer holds a notification it is sending before another may take it.
+    pub lease: Duration,
+    /// Local time of the daily digest to supervisors on working days; empty: no digest.
+    pub digest_at: String,
+    /// A folder of templates that replace the built-in ones of the same name; empty: none.
+    pub templates: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -237,6 +254,11 @@ impl Config {
             ("database.busy_timeout", self.database.busy_timeout),
             ("auth.token_ttl", self.auth.token_ttl),
             ("scheduler.tick", self.scheduler.tick),
+            ("mail.tick", self.mail.tick),
+            ("mail.smtp_timeout", self.mail.smtp_timeout),
+            ("mail.retry_after", self.mail.retry_after),
+            ("mail.retry_max", self.mail.retry_max),
+            ("mail.lease", self.mail.lease),
         ] {
             if d.as_elapsed().is_none_or(|e| e.is_zero()) {
                 return Err(ConfigError::new(
@@ -281,6 +303,7 @@ impl Config {
                 "production sends mail through \"smtp\" (set mail.allow_file_in_production to keep \"file\")",
             ));
         }
+        self.validate_mail()?;
         self.timezone()?;
         if self.calendar.business_hours.is_empty() {
             return Err(ConfigError::new(
@@ -298,6 +321,71 @@ impl Config {
         }
         self.policy()?;
         Ok(())
+    }
+
+    fn validate_mail(&self) -> Result<(), ConfigError> {
+        use lettre::message::Mailbox;
+        let mail = &self.mail;
+        mail.from.parse::<Mailbox>().map_err(|e| {
+            ConfigError::new(
+                "mail.from",
+                format!("is not an address such as 12345热线 <noreply@example.gov.cn>: {e}"),
+            )
+        })?;
+        for (key, list) in [
+            ("mail.desk", &mail.desk),
+            ("mail.supervisors", &mail.supervisors),
+            ("mail.leadership", &mail.leadership),
+        ] {
+            for (i, address) in list.iter().enumerate() {
+                address.parse::<lettre::Address>().map_err(|e| {
+                    ConfigError::new(format!("{key}[{i}]"), format!("is not an address: {e}"))
+                })?;
+            }
+        }
+        if mail.transport == "smtp" {
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(mail.smtp_url.expose())
+                .map_err(|e| {
+                    ConfigError::new(
+                        "mail.smtp_url",
+                        format!("must look like smtp://host:port, smtp://host:587?tls=required or smtps://host:465: {e}"),
+                    )
+                })?;
+        }
+        if mail.smtp_password.expose().is_empty() != mail.smtp_username.expose().is_empty() {
+            return Err(ConfigError::new(
+                "mail.smtp_password",
+                "set mail.smtp_username and mail.smtp_password together",
+            ));
+        }
+        if mail.max_attempts == 0 {
+            return Err(ConfigError::new("mail.max_attempts", "must be at least 1"));
+        }
+        let seconds = |d: Duration| d.as_elapsed().map_or(0, |e| e.num_seconds());
+        if seconds(mail.lease) <= seconds(mail.smtp_timeout) {
+            return Err(ConfigError::new(
+                "mail.lease",
+                "must be longer than mail.smtp_timeout, or a slow send would be sent twice",
+            ));
+        }
+        if !mail.digest_at.is_empty() && self.digest_at().is_none() {
+            return Err(ConfigError::new(
+                "mail.digest_at",
+                "must be a time of day such as 08:30, or empty for no digest",
+            ));
+        }
+        if !mail.templates.is_empty() && !Path::new(&mail.templates).is_dir() {
+            return Err(ConfigError::new(
+                "mail.templates",
+                format!("{} is not a folder", mail.templates),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The local time of the daily digest, if there is one.
+    pub fn digest_at(&self) -> Option<chrono::NaiveTime> {
+        chrono::NaiveTime::parse_from_str(&self.mail.digest_at, "%H:%M").ok()
     }
 
     pub fn timezone(&self) -> Result<chrono_tz::Tz, ConfigError> {

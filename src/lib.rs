@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod seed;
 pub mod server;

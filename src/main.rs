@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use closedloop::config::Config;
 use closedloop::domain::duration::Duration;
 use closedloop::domain::ticket::Role;
+use closedloop::jobs::mailer::Mailer;
 use closedloop::jobs::scheduler::Scheduler;
 use closedloop::store::{DbConn, conn, users};
 use closedloop::{seed, server};
@@ -36,8 +37,11 @@ enum Command {
         /// Leave the deadline scheduler to `closedloop worker` instances.
         #[arg(long)]
         no_scheduler: bool,
+        /// Leave sending mail to `closedloop worker` instances.
+        #[arg(long)]
+        no_mailer: bool,
     },
-    /// Run the background work only (the deadline scheduler), without HTTP.
+    /// Run the background work only (the deadline scheduler and the mailer), without HTTP.
     Worker,
     /// Apply the database migrations built into this binary.
     Migrate,
@@ -96,7 +100,11 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Serve { demo, no_scheduler } => serve(&config, demo, !no_scheduler),
+        Command::Serve {
+            demo,
+            no_scheduler,
+            no_mailer,
+        } => serve(&config, demo, !no_scheduler, !no_mailer),
         Command::Worker => worker(&config),
         Command::Migrate => {
             let mut db = server::connect(&config, false)?;
@@ -171,6 +179,11 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Check => {
+            let templates = config.mail.templates.as_str();
+            closedloop::mail::Templates::load(
+                (!templates.is_empty()).then(|| std::path::Path::new(templates)),
+            )
+            .context("mail.templates")?;
             println!(
                 "configuration ok (profile {:?}, database {})",
                 config.app.profile,
@@ -220,12 +233,39 @@ fn scheduler(
     ))
 }
 
+/// The mailer, when `mail.enabled` (and the caller) wants it.
+fn mailer(
+    config: &Config,
+    state: &closedloop::api::AppState,
+    wanted: bool,
+) -> anyhow::Result<Option<Mailer>> {
+    if !(wanted && config.mail.enabled) {
+        tracing::info!("mailer off in this process");
+        return Ok(None);
+    }
+    let tick = server::elapsed(config.mail.tick)
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(2));
+    if config.mail.transport == "file" {
+        tracing::info!(dir = %config.mail.dir, "mail is written as .eml files, not sent");
+    }
+    Ok(Some(Mailer::spawn(
+        state.pool.clone(),
+        state.settings.clone(),
+        server::postman(config)?,
+        tick,
+        config.is_sqlite(),
+    )))
+}
+
 fn worker(config: &Config) -> anyhow::Result<()> {
     let pool = server::pool(config)?;
     let state = server::state(config, pool)?;
-    let Some(scheduler) = scheduler(config, &state, true) else {
-        bail!("scheduler.enabled is false: this worker would have nothing to do");
-    };
+    let mailer = mailer(config, &state, true)?;
+    let scheduler = scheduler(config, &state, true);
+    if scheduler.is_none() && mailer.is_none() {
+        bail!("scheduler.enabled and mail.enabled are false: this worker would have nothing to do");
+    }
     tracing::info!("closedloop worker running; stop it with Ctrl-C or SIGTERM");
     actix_web::rt::System::new().block_on(async {
         use actix_web::rt::signal::{ctrl_c, unix};
@@ -233,11 +273,21 @@ fn worker(config: &Config) -> anyhow::Result<()> {
         futures_util::future::select(Box::pin(ctrl_c()), Box::pin(term.recv())).await;
         anyhow::Ok(())
     })?;
-    scheduler.stop();
+    if let Some(s) = scheduler {
+        s.stop();
+    }
+    if let Some(m) = mailer {
+        m.stop();
+    }
     Ok(())
 }
 
-fn serve(config: &Config, demo: bool, with_scheduler: bool) -> anyhow::Result<()> {
+fn serve(
+    config: &Config,
+    demo: bool,
+    with_scheduler: bool,
+    with_mailer: bool,
+) -> anyhow::Result<()> {
     let pool = server::pool(config)?;
     if demo {
         seed_now(
@@ -270,6 +320,7 @@ fn serve(config: &Config, demo: bool, with_scheduler: bool) -> anyhow::Result<()
             );
         }
     }
+    let mail = mailer(config, &state, with_mailer)?;
     let background = scheduler(config, &state, with_scheduler);
     let workers = config.http.workers;
     actix_web::rt::System::new().block_on(async move {
@@ -279,6 +330,9 @@ fn serve(config: &Config, demo: bool, with_scheduler: bool) -> anyhow::Result<()
     // The HTTP server has stopped (SIGINT/SIGTERM); the scheduler finishes its transaction.
     if let Some(s) = background {
         s.stop();
+    }
+    if let Some(m) = mail {
+        m.stop();
     }
     Ok(())
 }

@@ -48,3 +48,50 @@ pub fn snapshot() -> Snapshot {
     s.beyond_calendar_timers = BEYOND.load(Ordering::Relaxed);
     s
 }
+
+/// The mailer's counts: sent (with how long sends took), failed, and the outbox by state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mail {
+    pub sent: u64,
+    pub failed: u64,
+    pub send_seconds_sum: f64,
+    pub send_seconds_max: f64,
+    pub outbox: BTreeMap<String, i64>,
+}
+
+static MAIL: Mutex<Option<Mail>> = Mutex::new(None);
+
+fn with_mail(f: impl FnOnce(&mut Mail)) {
+    f(MAIL
+        .lock()
+        .expect("metrics lock")
+        .get_or_insert_with(Mail::default));
+}
+
+pub fn mail_sent(took: std::time::Duration) {
+    with_mail(|m| {
+        m.sent += 1;
+        m.send_seconds_sum += took.as_secs_f64();
+        m.send_seconds_max = m.send_seconds_max.max(took.as_secs_f64());
+    });
+}
+
+pub fn mail_failed() {
+    with_mail(|m| m.failed += 1);
+}
+
+pub fn set_outbox_depth(depth: &BTreeMap<String, i64>) {
+    with_mail(|m| {
+        m.outbox = crate::store::outbox::STATUSES
+            .iter()
+            .map(|s| (s.to_string(), depth.get(*s).copied().unwrap_or(0)))
+            .collect();
+    });
+}
+
+pub fn mail() -> Mail {
+    MAIL.lock()
+        .expect("metrics lock")
+        .clone()
+        .unwrap_or_default()
+}

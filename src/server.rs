@@ -134,3 +134,30 @@ pub async fn housekeeping(state: web::Data<AppState>) {
         }
     }
 }
+
+/// How the mailer sends, from `[mail]`.
+pub fn mailing(config: &Config) -> anyhow::Result<crate::service::notifications::Mailing> {
+    let mail = &config.mail;
+    Ok(crate::service::notifications::Mailing {
+        from: mail.from.parse().context("mail.from")?,
+        public_url: config.app.public_url.clone(),
+        max_attempts: mail.max_attempts.min(i32::MAX as u32) as i32,
+        retry_after: elapsed(mail.retry_after),
+        retry_max: elapsed(mail.retry_max),
+        lease: elapsed(mail.lease),
+        digest_at: config.digest_at(),
+        batch: 50,
+        concurrency: 4,
+    })
+}
+
+/// Templates, transport and settings for sending mail.
+pub fn postman(config: &Config) -> anyhow::Result<crate::service::notifications::Postman> {
+    let dir =
+        (!config.mail.templates.is_empty()).then(|| std::path::Path::new(&config.mail.templates));
+    Ok(crate::service::notifications::Postman {
+        mailing: mailing(config)?,
+        templates: crate::mail::Templates::load(dir).context("mail.templates")?,
+        transport: crate::mail::Transport::from_config(&config.mail).context("mail.transport")?,
+    })
+}

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod calendar;
 pub mod departments;
+pub mod notifications;
 pub mod problem;
 pub mod tickets;
 pub mod views;
@@ -57,7 +58,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/calendar/deadline", web::get().to(calendar::deadline))
             .route("/calendar/{year}", web::get().to(calendar::get))
             .route("/calendar/{year}", web::put().to(calendar::put))
-            .route("/departments", web::get().to(departments::list)),
+            .route("/departments", web::get().to(departments::list))
+            .route("/notifications", web::get().to(notifications::list))
+            .route(
+                "/notifications/{id}/retry",
+                web::post().to(notifications::retry),
+            ),
     )
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))

@@ -2,6 +2,7 @@
 //! lifecycle, write the effects. Blocking code: call it from `web::block` or a plain thread.
 
 pub mod calendar;
+pub mod notifications;
 pub mod scheduler;
 pub mod tickets;
 

@@ -246,3 +246,23 @@ pub fn update_timers(
     }
     Ok(())
 }
+
+/// The ids of up to `limit` notifications due at `now`, oldest due first. PostgreSQL locks them
+/// for the leasing transaction and skips rows another mailer is leasing; SQLite has one writer.
+pub fn due_outbox(
+    conn: &mut DbConn,
+    now: chrono::NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    use super::schema::outbox::dsl as o;
+    let due = o::outbox
+        .filter(o::status.eq_any(["pending", "sending"]))
+        .filter(o::next_attempt_at.le(now))
+        .order(o::next_attempt_at.asc())
+        .limit(limit)
+        .select(o::id);
+    Ok(match conn {
+        DbConn::Postgres(pg) => due.for_update().skip_locked().load(pg)?,
+        DbConn::Sqlite(lite) => due.load(lite)?,
+    })
+}

@@ -57,3 +57,11 @@ pub fn existing(conn: &mut DbConn, codes: &[String]) -> Result<BTreeSet<String>,
 pub fn insert_if_missing(conn: &mut DbConn, row: &DepartmentRow) -> Result<bool, StoreError> {
     backend::insert_department_if_missing(conn, row)
 }
+
+/// Every department's name by code, for mail.
+pub fn names(conn: &mut DbConn) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+    let rows: Vec<(String, String)> = departments::table
+        .select((departments::code, departments::name))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}

@@ -1,10 +1,10 @@
 //! The notification outbox: rows written in the transaction of the change they tell of, sent
 //! afterwards by the mailer. Recipients are written as the lifecycle named them.
 
-use super::StoreError;
-use super::conn::DbConn;
+use super::conn::{self, DbConn};
 use super::schema::outbox;
 use super::schema::{departments, users};
+use super::{StoreError, backend};
 use crate::domain::lifecycle::{Notification, Recipient};
 use crate::domain::ticket::TicketId;
 use chrono::NaiveDateTime;
@@ -153,4 +153,163 @@ pub fn resolve(
         out.insert(r.clone(), addresses);
     }
     Ok(out)
+}
+
+/// The states of a notification: waiting (`pending`), leased by a mailer until `next_attempt_at`
+/// (`sending`), delivered to the mail server (`sent`), given up (`failed`).
+pub const STATUSES: [&str; 4] = ["pending", "sending", "sent", "failed"];
+
+/// Leases up to `limit` due notifications until `until`, oldest due first, in one short
+/// transaction: each becomes `sending` with one more attempt counted. A mailer that dies
+/// mid-send leaves them `sending`; once `until` has passed they are due again, with the same
+/// Message-ID. PostgreSQL skips rows another mailer is leasing at the same moment.
+pub fn lease_due(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    conn::write(conn, |c| {
+        let ids = backend::due_outbox(c, now, limit)?;
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+            .set((
+                outbox::status.eq("sending"),
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::next_attempt_at.eq(until),
+            ))
+            .execute(c)?;
+        Ok(outbox::table
+            .filter(outbox::id.eq_any(&ids))
+            .order(outbox::next_attempt_at.asc())
+            .select(OutboxRow::as_select())
+            .load(c)?)
+    })
+}
+
+/// What became of one leased send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Sent,
+    /// Try again at this time.
+    Retry(NaiveDateTime, String),
+    Failed(String),
+}
+
+/// Records the outcome of a send, unless the lease was lost meanwhile (the row was leased again
+/// after ours ran out, or an admin retried it): `false` then, and the newer holder decides.
+pub fn settle(
+    conn: &mut DbConn,
+    row: &OutboxRow,
+    outcome: &Outcome,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let ours = outbox::table
+        .filter(outbox::id.eq(&row.id))
+        .filter(outbox::status.eq("sending"))
+        .filter(outbox::attempts.eq(row.attempts));
+    let n = match outcome {
+        Outcome::Sent => diesel::update(ours)
+            .set((
+                outbox::status.eq("sent"),
+                outbox::sent_at.eq(Some(now)),
+                outbox::last_error.eq(None::<String>),
+            ))
+            .execute(conn)?,
+        Outcome::Retry(at, error) => diesel::update(ours)
+            .set((
+                outbox::status.eq("pending"),
+                outbox::next_attempt_at.eq(at),
+                outbox::last_error.eq(Some(error)),
+            ))
+            .execute(conn)?,
+        Outcome::Failed(error) => diesel::update(ours)
+            .set((
+                outbox::status.eq("failed"),
+                outbox::last_error.eq(Some(error)),
+            ))
+            .execute(conn)?,
+    };
+    Ok(n == 1)
+}
+
+/// Which notifications a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub ticket: Option<String>,
+    /// Keyset: rows with an id below this one (ids are UUIDv7, so newest first).
+    pub before: Option<String>,
+    pub limit: i64,
+}
+
+/// Notifications, newest first.
+pub fn list(conn: &mut DbConn, filter: &Filter) -> Result<Vec<OutboxRow>, StoreError> {
+    let mut q = outbox::table.into_boxed();
+    if let Some(s) = &filter.status {
+        q = q.filter(outbox::status.eq(s.clone()));
+    }
+    if let Some(t) = &filter.ticket {
+        q = q.filter(outbox::ticket_id.eq(t.clone()));
+    }
+    if let Some(b) = &filter.before {
+        q = q.filter(outbox::id.lt(b.clone()));
+    }
+    Ok(q.order(outbox::id.desc())
+        .limit(filter.limit)
+        .select(OutboxRow::as_select())
+        .load(conn)?)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<OutboxRow>, StoreError> {
+    Ok(outbox::table
+        .find(id)
+        .select(OutboxRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Makes a failed or waiting notification due now, with a fresh count of attempts.
+/// `false` when it is being sent or was sent.
+pub fn retry(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::status.eq_any(["failed", "pending"])),
+    )
+    .set((
+        outbox::status.eq("pending"),
+        outbox::attempts.eq(0),
+        outbox::next_attempt_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// How many notifications are in each state.
+pub fn depth(conn: &mut DbConn) -> Result<BTreeMap<String, i64>, StoreError> {
+    let rows: Vec<(String, i64)> = outbox::table
+        .group_by(outbox::status)
+        .select((outbox::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Writes a notification that belongs to no ticket (the digest), once per Message-ID: `false`
+/// when one with this Message-ID exists already.
+pub fn insert_once(conn: &mut DbConn, row: &OutboxRow) -> Result<bool, StoreError> {
+    match diesel::insert_into(outbox::table).values(row).execute(conn) {
+        Ok(_) => Ok(true),
+        Err(e) if super::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn exists(conn: &mut DbConn, message_id: &str) -> Result<bool, StoreError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        outbox::table.filter(outbox::message_id.eq(message_id)),
+    ))
+    .get_result(conn)?)
 }

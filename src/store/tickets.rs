@@ -337,6 +337,26 @@ impl Appends {
                 .iter()
                 .map(|t| TimerRow::new(ticket.id, t)),
         );
+        // The deadlines this change set or moved, for the mail to name.
+        let deadlines: Vec<serde_json::Value> = effects
+            .timers
+            .started
+            .iter()
+            .chain(&effects.timers.changed)
+            .filter(|t| t.ended_at.is_none())
+            .map(|t| {
+                serde_json::json!({
+                    "kind": t.kind,
+                    "due_at": t.due_at,
+                    "duration": t.duration.map(|d| d.to_string()),
+                    "extended_days": t.extended_days,
+                })
+            })
+            .collect();
+        let by_department = match &effects.event.actor {
+            crate::domain::ticket::Actor::User { department, .. } => department.clone(),
+            crate::domain::ticket::Actor::System => None,
+        };
         for n in &effects.notifications {
             let data = serde_json::json!({
                 "number": ticket.number,
@@ -350,6 +370,8 @@ impl Appends {
                 "timer": n.timer,
                 "level": n.level,
                 "due_at": ticket.due_at,
+                "deadlines": deadlines,
+                "by_department": by_department,
             });
             let row = OutboxRow::new(ticket.id, &event.id, n, &data, effects.event.at);
             self.outbox.push((row, n.to.clone()));

@@ -255,3 +255,47 @@ pub fn gauges(conn: &mut DbConn, now: NaiveDateTime) -> Result<(i64, i64), Store
         .get_result(conn)?;
     Ok((overdue, beyond))
 }
+
+/// A running timer past its deadline, with what a reader needs of its ticket.
+#[derive(Debug, Clone, Queryable)]
+pub struct Overdue {
+    pub kind: String,
+    pub due_at: NaiveDateTime,
+    pub level: i32,
+    pub ticket_id: String,
+    pub number: String,
+    pub subject: String,
+    pub enterprise: String,
+    pub lead_department: Option<String>,
+}
+
+/// Up to `limit` overdue running timers, the longest overdue first, and how many tickets have one.
+pub fn overdue(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<(Vec<Overdue>, i64), StoreError> {
+    use super::schema::tickets;
+    let late = timers::table
+        .inner_join(tickets::table)
+        .filter(timers::ended_at.is_null())
+        .filter(timers::due_at.lt(now));
+    let rows = late
+        .order((timers::due_at.asc(), timers::id.asc()))
+        .limit(limit)
+        .select((
+            timers::kind,
+            timers::due_at,
+            timers::level,
+            tickets::id,
+            tickets::number,
+            tickets::subject,
+            tickets::enterprise_name,
+            tickets::lead_department,
+        ))
+        .load(conn)?;
+    let tickets: i64 = late
+        .select(diesel::dsl::count(timers::ticket_id).aggregate_distinct())
+        .first(conn)?;
+    Ok((rows, tickets))
+}

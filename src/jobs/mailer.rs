@@ -1,0 +1,120 @@
+//! The mailer loop: every tick it writes the daily digest when it is due and sends the whole
+//! backlog of due notifications, batch by batch. On PostgreSQL any number of instances run it side
+//! by side (leases skip each other's rows); on SQLite one instance holds the `mailer` lease.
+
+use crate::service::Settings;
+use crate::service::notifications::{Postman, observe, queue_digest};
+use crate::store::{self, Pool, leases};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+const LEASE: &str = "mailer";
+
+pub struct Mailer {
+    stop: oneshot::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl Mailer {
+    /// Starts the loop on its own thread, with its own (single-threaded) async runtime for SMTP.
+    pub fn spawn(
+        pool: Pool,
+        settings: Settings,
+        postman: Postman,
+        tick: Duration,
+        sqlite: bool,
+    ) -> Mailer {
+        let (stop, stopped) = oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name("mailer".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the mailer");
+                runtime.block_on(run(pool, settings, postman, tick, sqlite, stopped));
+            })
+            .expect("a thread for the mailer");
+        Mailer { stop, thread }
+    }
+
+    /// Asks the loop to stop after the sends in flight are recorded, and waits for it.
+    pub fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+async fn run(
+    pool: Pool,
+    settings: Settings,
+    postman: Postman,
+    tick: Duration,
+    sqlite: bool,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let holder = uuid::Uuid::now_v7().to_string();
+    let lease_for = postman.mailing.lease.max(chrono::Duration::seconds(15));
+    let mut idle_said = false;
+    let mut failures = 0u32;
+    let mut rounds = 0u64;
+    loop {
+        let outcome = async {
+            let now = store::now();
+            {
+                let mut conn = pool.get().map_err(store::StoreError::from)?;
+                if sqlite && !leases::take(&mut conn, LEASE, &holder, now, now + lease_for)? {
+                    if !idle_said {
+                        tracing::info!(
+                            "another instance runs the mailer on this SQLite database; this one stays idle"
+                        );
+                        idle_said = true;
+                    }
+                    return Ok(());
+                }
+                idle_said = false;
+                settings.calendars.refresh(&mut conn)?;
+                if queue_digest(&mut conn, &settings, &postman.mailing, now)? {
+                    tracing::info!("daily digest of overdue cases queued");
+                }
+                if rounds.is_multiple_of(10) {
+                    observe(&mut conn)?;
+                }
+            }
+            // The whole backlog, a batch at a time, as long as batches come back full.
+            loop {
+                let round = postman.deliver_due(&pool, &settings, store::now()).await?;
+                if round.leased() > 0 {
+                    tracing::info!(sent = round.sent, retried = round.retried, failed = round.failed, "mail round");
+                }
+                if (round.leased() as i64) < postman.mailing.batch {
+                    break;
+                }
+            }
+            Ok::<(), crate::service::ServiceError>(())
+        }
+        .await;
+        rounds += 1;
+        let wait = match outcome {
+            Ok(()) => {
+                failures = 0;
+                tick
+            }
+            Err(e) => {
+                failures += 1;
+                let backoff =
+                    (tick * 2u32.saturating_pow(failures.min(5))).min(Duration::from_secs(30));
+                tracing::warn!(error = %e, retry_in = ?backoff, "mail round failed");
+                backoff
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = &mut stopped => break,
+        }
+    }
+    if sqlite && let Ok(mut conn) = pool.get() {
+        let _ = leases::release(&mut conn, LEASE, &holder);
+    }
+}

@@ -1,0 +1,292 @@
+//! Sending the outbox, and what people see of it. A round leases due notifications in one short
+//! transaction, sends them outside any transaction, then records each outcome: sent, retry later
+//! (exponential backoff) or failed after `mail.max_attempts`. The daily digest is written into the
+//! outbox like any notification, once per working day.
+
+use super::{ServiceError, Settings};
+use crate::domain::lifecycle::Recipient;
+use crate::mail::{SendError, Templates, Transport, View, compose, transport};
+use crate::metrics;
+use crate::store::outbox::{self, OutboxRow, Outcome};
+use crate::store::{self, DbConn, Pool, conn, departments, timers};
+use chrono::{NaiveDateTime, NaiveTime};
+use futures_util::StreamExt;
+use lettre::message::Mailbox;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How many overdue tickets a digest lists; it says how many more there are.
+const DIGEST_LINES: i64 = 300;
+
+/// How the mailer sends, from `[mail]` and `app.public_url`.
+#[derive(Debug, Clone)]
+pub struct Mailing {
+    pub from: Mailbox,
+    pub public_url: String,
+    pub max_attempts: i32,
+    pub retry_after: chrono::Duration,
+    pub retry_max: chrono::Duration,
+    pub lease: chrono::Duration,
+    pub digest_at: Option<NaiveTime>,
+    /// Notifications leased per round, and sent at once.
+    pub batch: i64,
+    pub concurrency: usize,
+}
+
+impl Mailing {
+    /// The wait after failed attempt number `attempts` (1 for the first).
+    pub fn backoff(&self, attempts: i32) -> chrono::Duration {
+        let doublings = (attempts - 1).clamp(0, 30) as u32;
+        self.retry_after
+            .checked_mul(2i32.saturating_pow(doublings))
+            .unwrap_or(self.retry_max)
+            .min(self.retry_max)
+    }
+
+    /// What to record for a send that ended with `result` on attempt `attempts`.
+    pub fn outcome(
+        &self,
+        attempts: i32,
+        result: Result<(), SendError>,
+        now: NaiveDateTime,
+    ) -> Outcome {
+        match result {
+            Ok(()) => Outcome::Sent,
+            Err(SendError::Permanent(e)) => Outcome::Failed(e),
+            Err(SendError::Transient(e)) if attempts >= self.max_attempts => {
+                Outcome::Failed(format!("{e} (gave up after {attempts} attempts)"))
+            }
+            Err(SendError::Transient(e)) => Outcome::Retry(now + self.backoff(attempts), e),
+        }
+    }
+}
+
+/// Templates, transport and settings: what a mailer sends with.
+pub struct Postman {
+    pub mailing: Mailing,
+    pub templates: Templates,
+    pub transport: Transport,
+}
+
+/// What one round did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Round {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    /// Outcomes not recorded because the lease had passed to another mailer meanwhile.
+    pub lost: usize,
+}
+
+impl Round {
+    pub fn leased(&self) -> usize {
+        self.sent + self.retried + self.failed + self.lost
+    }
+}
+
+impl Postman {
+    /// Sends what is due at `now`: one batch. Database work blocks; SMTP is awaited.
+    pub async fn deliver_due(
+        &self,
+        pool: &Pool,
+        settings: &Settings,
+        now: NaiveDateTime,
+    ) -> Result<Round, ServiceError> {
+        let (rows, view) = {
+            let mut conn = pool.get().map_err(store::StoreError::from)?;
+            let rows =
+                outbox::lease_due(&mut conn, now, now + self.mailing.lease, self.mailing.batch)?;
+            if rows.is_empty() {
+                return Ok(Round::default());
+            }
+            let view = View {
+                public_url: self.mailing.public_url.clone(),
+                timezone: settings.timezone,
+                departments: departments::names(&mut conn)?,
+            };
+            (rows, view)
+        };
+        // No connection is held while mail servers answer.
+        let sends = rows.into_iter().map(|row| {
+            let view = &view;
+            async move {
+                let started = std::time::Instant::now();
+                let result = self.send(&row, view).await;
+                (row, result, started.elapsed())
+            }
+        });
+        let results: Vec<_> = futures_util::stream::iter(sends)
+            .buffer_unordered(self.mailing.concurrency)
+            .collect()
+            .await;
+        let mut conn = pool.get().map_err(store::StoreError::from)?;
+        let settled_at = store::now().max(now);
+        let mut round = Round::default();
+        for (row, result, took) in results {
+            if let Err(e) = &result {
+                tracing::warn!(notification = %row.id, template = %row.template, attempt = row.attempts, error = %e, "mail not sent");
+            }
+            let outcome = self.mailing.outcome(row.attempts, result, settled_at);
+            if !outbox::settle(&mut conn, &row, &outcome, settled_at)? {
+                round.lost += 1;
+                continue;
+            }
+            match outcome {
+                Outcome::Sent => {
+                    round.sent += 1;
+                    metrics::mail_sent(took);
+                }
+                Outcome::Retry(..) => round.retried += 1,
+                Outcome::Failed(_) => {
+                    round.failed += 1;
+                    metrics::mail_failed();
+                }
+            }
+        }
+        Ok(round)
+    }
+
+    /// Renders and sends one notification.
+    async fn send(&self, row: &OutboxRow, view: &View) -> Result<(), SendError> {
+        let message = self.compose(row, view)?;
+        self.transport.send(message).await
+    }
+
+    /// The message a notification becomes: its template rendered with its data, to its addresses.
+    pub fn compose(&self, row: &OutboxRow, view: &View) -> Result<lettre::Message, SendError> {
+        let data: Value = serde_json::from_str(&row.data)
+            .map_err(|e| SendError::Permanent(format!("unreadable data: {e}")))?;
+        let recipients: Value = serde_json::from_str(&row.recipients)
+            .map_err(|e| SendError::Permanent(format!("unreadable recipients: {e}")))?;
+        let to: Vec<String> = recipients
+            .get("to")
+            .and_then(Value::as_array)
+            .map(|all| {
+                all.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let context = match row.ticket_id.as_deref() {
+            Some(ticket) => compose::ticket_context(view, ticket, &data),
+            None => compose::digest_context(view, &data, row.created_at),
+        };
+        // A template that does not render may be fixed and the process restarted: retry it.
+        let rendered = self
+            .templates
+            .render(&row.template, &context)
+            .map_err(|e| SendError::Transient(e.to_string()))?;
+        let date = std::time::SystemTime::from(row.created_at.and_utc());
+        transport::message(&self.mailing.from, &to, &row.message_id, date, rendered)
+    }
+}
+
+/// Writes today's digest of overdue cases to the supervisors, when `now` is past `digest_at` on a
+/// working day and it is not written yet. Returns whether it wrote one.
+pub fn queue_digest(
+    conn: &mut DbConn,
+    settings: &Settings,
+    mailing: &Mailing,
+    now: NaiveDateTime,
+) -> Result<bool, ServiceError> {
+    let Some(at) = mailing.digest_at else {
+        return Ok(false);
+    };
+    let local = now.and_utc().with_timezone(&settings.timezone);
+    let date = local.date_naive();
+    if local.time() < at || !settings.calendars.current().is_working_day(date) {
+        return Ok(false);
+    }
+    let message_id = digest_message_id(date);
+    conn::write(conn, |c| -> Result<bool, ServiceError> {
+        if outbox::exists(c, &message_id)? {
+            return Ok(false);
+        }
+        let (late, total) = timers::overdue(c, now, DIGEST_LINES * 2)?;
+        // One line per ticket, at its longest-overdue timer; grouped by who must act.
+        let mut seen = BTreeSet::new();
+        let mut groups: Vec<(Option<String>, Vec<Value>)> = vec![];
+        for t in late {
+            if seen.len() as i64 >= DIGEST_LINES || !seen.insert(t.ticket_id.clone()) {
+                continue;
+            }
+            let owner = match t.kind.as_str() {
+                "dispatch" | "feedback" => None,
+                _ => t.lead_department.clone(),
+            };
+            let line = json!({
+                "id": t.ticket_id, "number": t.number, "subject": t.subject,
+                "enterprise": t.enterprise, "kind": t.kind, "due_at": t.due_at, "level": t.level,
+            });
+            match groups.iter_mut().find(|(o, _)| *o == owner) {
+                Some((_, lines)) => lines.push(line),
+                None => groups.push((owner, vec![line])),
+            }
+        }
+        let data = json!({
+            "date": date.to_string(),
+            "total": total,
+            "omitted": total - seen.len() as i64,
+            "groups": groups.into_iter().map(|(d, tickets)| json!({"department": d, "tickets": tickets})).collect::<Vec<_>>(),
+        });
+        let wanted = BTreeSet::from([Recipient::Supervisors]);
+        let to = outbox::resolve(c, &wanted, &settings.mail)?
+            .remove(&Recipient::Supervisors)
+            .unwrap_or_default();
+        let id = uuid::Uuid::now_v7().to_string();
+        let row = OutboxRow {
+            id,
+            ticket_id: None,
+            event_id: None,
+            template: "digest".into(),
+            recipients: json!({"to": to, "roles": [Recipient::Supervisors]}).to_string(),
+            data: data.to_string(),
+            status: if to.is_empty() { "failed" } else { "pending" }.into(),
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: to
+                .is_empty()
+                .then(|| "no address for any recipient".to_string()),
+            sent_at: None,
+            message_id: message_id.clone(),
+            created_at: now,
+        };
+        Ok(outbox::insert_once(c, &row)?)
+    })
+}
+
+/// The digest of a day has one Message-ID, which also keeps it to one per day.
+pub fn digest_message_id(date: chrono::NaiveDate) -> String {
+    format!("<digest-{date}@closedloop>")
+}
+
+pub fn list(conn: &mut DbConn, filter: &outbox::Filter) -> Result<Vec<OutboxRow>, ServiceError> {
+    Ok(outbox::list(conn, filter)?)
+}
+
+/// Makes a failed (or waiting) notification due now. `Ok(None)`: no such notification.
+/// `Err(Conflict)` when it is being sent or was sent.
+pub fn retry(
+    conn: &mut DbConn,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<Result<OutboxRow, OutboxRow>>, ServiceError> {
+    conn::write(conn, |c| -> Result<_, ServiceError> {
+        let Some(row) = outbox::find(c, id)? else {
+            return Ok(None);
+        };
+        if !outbox::retry(c, id, now)? {
+            return Ok(Some(Err(row)));
+        }
+        let row = outbox::find(c, id)?.ok_or(store::StoreError::NotFound)?;
+        Ok(Some(Ok(row)))
+    })
+}
+
+/// Sets the outbox gauges for `/metrics`.
+pub fn observe(conn: &mut DbConn) -> Result<BTreeMap<String, i64>, ServiceError> {
+    let depth = outbox::depth(conn)?;
+    metrics::set_outbox_depth(&depth);
+    Ok(depth)
+}
