@@ -165,8 +165,11 @@ pub fn ticket_context(view: &View, ticket_id: &str, data: &Value) -> Value {
         "lead_department": name("lead_department"),
         "co_departments": co,
         "by_department": name("by_department"),
-        "actor_system": data.get("by_department").is_none_or(Value::is_null)
-            && text("action") == "supervise",
+        "by_system": data.get("by_system").and_then(Value::as_bool).unwrap_or(false),
+        "due": data
+            .get("due_at")
+            .and_then(|v| serde_json::from_value::<NaiveDateTime>(v.clone()).ok())
+            .map(|d| view.local(d)),
         "action": text("action"),
         "payload": data.get("payload").cloned().unwrap_or(Value::Null),
         "deadlines": deadlines,
@@ -212,6 +215,7 @@ pub fn digest_context(view: &View, data: &Value, as_of: NaiveDateTime) -> Value 
         "groups": groups,
         "link": format!("{}/api/v1/tickets?overdue=true", view.public_url.trim_end_matches('/')),
         "title": format!("每日超期汇总 {date}"),
+        "link_label": "查看全部超期工单",
     })
 }
 
@@ -221,14 +225,16 @@ fn digest_line(view: &View, t: &Value, as_of: NaiveDateTime) -> Value {
         .get("due_at")
         .and_then(|v| serde_json::from_value(v.clone()).ok());
     let kind: Option<TimerKind> = text("kind").parse().ok();
+    let level = t.get("level").and_then(Value::as_i64).unwrap_or(0);
     json!({
         "number": text("number"),
         "subject": text("subject"),
         "enterprise": text("enterprise"),
+        "escalated": if level > 0 { format!("，已升级至第 {level} 级") } else { String::new() },
         "timer_label": kind.map(timer_label),
         "due": due.map(|d| view.local(d)),
         "overdue": due.map(|d| overdue_for(d, as_of)),
-        "level": t.get("level").and_then(Value::as_i64).unwrap_or(0),
+        "level": level,
         "link": view.ticket_link(text("id")),
     })
 }

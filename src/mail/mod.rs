@@ -9,3 +9,6 @@ pub mod transport;
 pub use compose::View;
 pub use templates::{Rendered, Templates};
 pub use transport::{SendError, Transport};
+
+#[cfg(test)]
+mod snapshots;

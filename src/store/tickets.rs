@@ -372,6 +372,7 @@ impl Appends {
                 "due_at": ticket.due_at,
                 "deadlines": deadlines,
                 "by_department": by_department,
+                "by_system": matches!(effects.event.actor, crate::domain::ticket::Actor::System),
             });
             let row = OutboxRow::new(ticket.id, &event.id, n, &data, effects.event.at);
             self.outbox.push((row, n.to.clone()));
