@@ -2,6 +2,8 @@
 //! PostgreSQL database made for the test and dropped after it.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use actix_web::dev::ServerHandle;
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -376,6 +378,44 @@ impl TestApp {
             tick,
             self.config.is_sqlite(),
         )
+    }
+
+    /// A mailer's one round, as if the clock said `at`: sends what is due by then.
+    pub async fn deliver(
+        &self,
+        at: chrono::NaiveDateTime,
+    ) -> closedloop::service::notifications::Round {
+        let postman = server::postman(&self.config).expect("mail settings");
+        postman
+            .deliver_due(&self.state.pool, &self.state.settings, at)
+            .await
+            .expect("a mail round")
+    }
+
+    /// The notifications of the outbox (newest first) as supervisors see them.
+    pub async fn notifications(&self, query: &str) -> Vec<Value> {
+        let r = self
+            .get(
+                &format!("/api/v1/notifications?limit=100&{query}"),
+                &self.supervisor(),
+            )
+            .await;
+        r.ok()["items"].as_array().unwrap().clone()
+    }
+
+    /// Adds a user with an email, as `closedloop user add` does.
+    pub fn add_user(&self, username: &str, role: Role, department: Option<&str>, email: &str) {
+        seed::add_user(
+            &mut self.conn(),
+            &seed::UserSeed {
+                username: username.into(),
+                role,
+                department: department.map(str::to_string),
+                email: Some(email.into()),
+            },
+            None,
+        )
+        .expect("a user");
     }
 
     pub async fn stop(&self) {
