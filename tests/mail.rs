@@ -121,6 +121,15 @@ async fn a_dispatch_reaches_the_department_inbox(backend: Backend) {
     }
     // Sent is sent: another round sends nothing.
     assert_eq!(app.deliver(store::now()).await.leased(), 0);
+    // What the metrics are given: the outbox by state, and sends counted with their time.
+    let depth = closedloop::service::notifications::observe(&mut app.conn()).unwrap();
+    assert_eq!(depth.get("sent"), Some(&2));
+    assert_eq!(depth.get("pending"), None);
+    let counted = closedloop::metrics::mail();
+    assert!(
+        counted.sent >= 2 && counted.send_seconds_sum > 0.0,
+        "{counted:?}"
+    );
 
     // The real loop: a return goes to the hotline desk within a few ticks.
     let mailer = closedloop::jobs::mailer::Mailer::spawn(
