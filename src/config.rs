@@ -612,4 +612,68 @@ mod tests {
         assert!(!printed.contains(SAMPLE_JWT_SECRET), "{printed}");
         assert!(printed.contains("postgres://app:***@db/closedloop"));
     }
+
+    #[test]
+    fn mail_settings_are_checked_naming_the_key() {
+        let key = |pairs: &[(&str, &str)]| Config::load(None, env(pairs)).unwrap_err().key;
+        assert_eq!(
+            key(&[("CLOSEDLOOP__MAIL__FROM", "not an address")]),
+            "mail.from"
+        );
+        assert_eq!(
+            key(&[("CLOSEDLOOP__MAIL__SUPERVISORS", "[\"ok@x.cn\", \"bad\"]")]),
+            "mail.supervisors[1]"
+        );
+        assert_eq!(
+            key(&[
+                ("CLOSEDLOOP__MAIL__TRANSPORT", "smtp"),
+                ("CLOSEDLOOP__MAIL__SMTP_URL", "http://mail.example.gov.cn"),
+            ]),
+            "mail.smtp_url"
+        );
+        assert_eq!(
+            key(&[("CLOSEDLOOP__MAIL__SMTP_USERNAME", "hotline")]),
+            "mail.smtp_password"
+        );
+        assert_eq!(
+            key(&[
+                ("CLOSEDLOOP__MAIL__LEASE", "10s"),
+                ("CLOSEDLOOP__MAIL__SMTP_TIMEOUT", "30s")
+            ]),
+            "mail.lease"
+        );
+        assert_eq!(
+            key(&[("CLOSEDLOOP__MAIL__MAX_ATTEMPTS", "0")]),
+            "mail.max_attempts"
+        );
+        assert_eq!(
+            key(&[("CLOSEDLOOP__MAIL__RETRY_AFTER", "1wd")]),
+            "mail.retry_after"
+        );
+        assert_eq!(
+            key(&[("CLOSEDLOOP__MAIL__DIGEST_AT", "8.30")]),
+            "mail.digest_at"
+        );
+        assert_eq!(
+            key(&[("CLOSEDLOOP__MAIL__TEMPLATES", "/no/such/folder")]),
+            "mail.templates"
+        );
+        let ok = Config::load(
+            None,
+            env(&[
+                ("CLOSEDLOOP__MAIL__TRANSPORT", "smtp"),
+                (
+                    "CLOSEDLOOP__MAIL__SMTP_URL",
+                    "smtps://user:pw@smtp.example.gov.cn:465",
+                ),
+                ("CLOSEDLOOP__MAIL__DIGEST_AT", ""),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(ok.digest_at(), None);
+        assert_eq!(
+            Config::load(None, vec![]).unwrap().digest_at(),
+            chrono::NaiveTime::from_hms_opt(8, 30, 0)
+        );
+    }
 }

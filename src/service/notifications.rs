@@ -290,3 +290,56 @@ pub fn observe(conn: &mut DbConn) -> Result<BTreeMap<String, i64>, ServiceError>
     metrics::set_outbox_depth(&depth);
     Ok(depth)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mailing() -> Mailing {
+        Mailing {
+            from: "12345热线 <noreply@example.gov.cn>".parse().unwrap(),
+            public_url: "http://127.0.0.1:8080".into(),
+            max_attempts: 4,
+            retry_after: chrono::Duration::minutes(1),
+            retry_max: chrono::Duration::minutes(5),
+            lease: chrono::Duration::minutes(5),
+            digest_at: None,
+            batch: 50,
+            concurrency: 4,
+        }
+    }
+
+    #[test]
+    fn waits_double_up_to_the_maximum() {
+        let m = mailing();
+        let minutes: Vec<i64> = (1..=5).map(|a| m.backoff(a).num_minutes()).collect();
+        assert_eq!(minutes, [1, 2, 4, 5, 5]);
+        assert_eq!(m.backoff(1000), chrono::Duration::minutes(5));
+    }
+
+    #[test]
+    fn a_refusal_fails_at_once_and_an_outage_after_the_last_attempt() {
+        let m = mailing();
+        let now = store::now();
+        let down = || Err(SendError::Transient("connection refused".into()));
+        assert_eq!(
+            m.outcome(1, down(), now),
+            Outcome::Retry(
+                now + chrono::Duration::minutes(1),
+                "connection refused".into()
+            )
+        );
+        assert!(
+            matches!(m.outcome(4, down(), now), Outcome::Failed(e) if e.contains("gave up after 4 attempts"))
+        );
+        assert_eq!(
+            m.outcome(
+                1,
+                Err(SendError::Permanent("550 no such mailbox".into())),
+                now
+            ),
+            Outcome::Failed("550 no such mailbox".into())
+        );
+        assert_eq!(m.outcome(3, Ok(()), now), Outcome::Sent);
+    }
+}
