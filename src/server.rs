@@ -145,8 +145,11 @@ pub fn mailing(config: &Config) -> anyhow::Result<crate::service::notifications:
         retry_after: elapsed(mail.retry_after),
         retry_max: elapsed(mail.retry_max),
         lease: elapsed(mail.lease),
+        send_timeout: elapsed(mail.smtp_timeout).to_std()?,
         digest_at: config.digest_at(),
-        batch: 50,
+        // One lease per wave of concurrent sends, so that no leased row waits its turn while
+        // its lease runs out.
+        batch: 4,
         concurrency: 4,
     })
 }

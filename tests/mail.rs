@@ -17,6 +17,7 @@ on_both_backends!(
     an_smtp_outage_loses_nothing_and_sends_nothing_twice,
     a_change_that_fails_sends_nothing,
     a_crash_mid_send_resends_once_with_the_same_message_id,
+    a_send_without_an_answer_is_given_up_and_goes_again,
     failures_are_visible_and_retryable,
     supervisors_get_the_overdue_mail_and_the_digest,
     two_mailers_send_each_notification_once,
@@ -37,6 +38,8 @@ async fn mail_app(backend: Backend, smtp: &SmtpServer, extra: &[(&str, &str)]) -
             "CLOSEDLOOP__MAIL__LEADERSHIP",
             r#"["leader@district.gov.cn"]"#,
         ),
+        // The digest is tested on its own, with the clock it is given.
+        ("CLOSEDLOOP__MAIL__DIGEST_AT", ""),
     ];
     env.extend_from_slice(extra);
     TestApp::spawn_with(backend, &env).await
@@ -147,7 +150,8 @@ async fn a_dispatch_reaches_the_department_inbox(backend: Backend) {
     )
     .await
     .ok();
-    let mails = smtp.wait_for(3, std::time::Duration::from_secs(30));
+    // Five envelopes: the lead's two addresses, the co-handler, the desk's two.
+    let mails = smtp.wait_for(5, std::time::Duration::from_secs(30));
     mailer.stop();
     assert_eq!(mails.len(), 3, "{mails:#?}");
     let returned = with_subject(&mails, "退回")[0];
@@ -294,11 +298,47 @@ async fn a_crash_mid_send_resends_once_with_the_same_message_id(backend: Backend
     assert_eq!(row["attempts"], 2);
 }
 
+async fn a_send_without_an_answer_is_given_up_and_goes_again(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let app = mail_app(
+        backend,
+        &smtp,
+        &[
+            ("CLOSEDLOOP__MAIL__SMTP_TIMEOUT", "1s"),
+            ("CLOSEDLOOP__MAIL__LEASE", "5s"),
+        ],
+    )
+    .await;
+    let t = app.dispatched("shijian", &[], false).await;
+    // The server takes the message and never confirms it: after a second the send is given up.
+    smtp.hang(true);
+    let started = std::time::Instant::now();
+    let round = app.deliver(store::now()).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!((round.sent, round.retried), (0, 1));
+    let row = &app.notifications(&format!("ticket={}", id(&t))).await[0];
+    assert_eq!(row["status"], "pending");
+    assert!(
+        row["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 1s"),
+        "{row}"
+    );
+    // Its outcome was unknown: it goes again, under the same Message-ID.
+    smtp.hang(false);
+    let round = app.deliver(store::now() + Duration::minutes(2)).await;
+    assert_eq!(round.sent, 1);
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 2);
+    assert_eq!(mails[0].message_id, mails[1].message_id);
+}
+
 async fn failures_are_visible_and_retryable(backend: Backend) {
     let mut smtp = SmtpServer::start();
     let app = mail_app(backend, &smtp, &[("CLOSEDLOOP__MAIL__MAX_ATTEMPTS", "2")]).await;
 
-    // A mailbox the server refuses for good: failed at once, with the server's word.
+    // A mailbox the server refuses for good holds up no other; the refusal is on record.
     app.add_user(
         "renshe-zhao",
         Role::Department,
@@ -308,14 +348,16 @@ async fn failures_are_visible_and_retryable(backend: Backend) {
     let refused = app.dispatched("renshe", &[], false).await;
     let now = store::now();
     let round = app.deliver(now).await;
-    assert_eq!((round.sent, round.failed), (0, 1));
-    let failed = app.notifications("status=failed").await;
-    assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0]["ticket_id"], refused["id"]);
+    assert_eq!((round.sent, round.failed), (1, 0));
+    let arrived = smtp.messages();
+    assert_eq!(arrived.len(), 1);
+    assert_eq!(to(&arrived[0]), ["renshe@example.gov.cn"]);
+    let row = &app.notifications(&format!("ticket={}", id(&refused))).await[0];
+    assert_eq!(row["status"], "sent");
+    let note = row["last_error"].as_str().unwrap();
     assert!(
-        failed[0]["last_error"].as_str().unwrap().contains("550"),
-        "{}",
-        failed[0]
+        note.contains("refuse-zhao@renshe.gov.cn") && note.contains("550"),
+        "{row}"
     );
 
     // Down for longer than the attempts allow: failed after two.
@@ -376,8 +418,8 @@ async fn failures_are_visible_and_retryable(backend: Backend) {
         .await
         .problem(409, "invalid_state");
     let mails = smtp.messages();
-    assert_eq!(mails.len(), 1);
-    assert_eq!(mails[0].message_id, row["message_id"].as_str().unwrap());
+    assert_eq!(mails.len(), 2);
+    assert_eq!(mails[1].message_id, row["message_id"].as_str().unwrap());
 
     // Pages, newest first.
     let page = app
@@ -441,10 +483,23 @@ async fn supervisors_get_the_overdue_mail_and_the_digest(backend: Backend) {
         "{}",
         overdue.text
     );
+    let due = handle_due
+        .and_utc()
+        .with_timezone(&app.state.settings.timezone)
+        .format("%Y年%-m月%-d日")
+        .to_string();
+    assert!(
+        overdue
+            .text
+            .contains(&format!("这件工单的办理期限已于 {due}")),
+        "{due}: {}",
+        overdue.text
+    );
 
     // The morning digest: on a working day from 08:30 local time, once.
     let settings = &app.state.settings;
-    let mailing = closedloop::server::mailing(&app.config).unwrap();
+    let mut mailing = closedloop::server::mailing(&app.config).unwrap();
+    mailing.digest_at = chrono::NaiveTime::from_hms_opt(8, 30, 0);
     let calendar = settings.calendars.current();
     let tz = settings.timezone;
     let mut day = late.and_utc().with_timezone(&tz).date_naive() + Duration::days(1);

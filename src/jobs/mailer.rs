@@ -59,28 +59,26 @@ async fn run(
     let mut idle_said = false;
     let mut failures = 0u32;
     let mut rounds = 0u64;
-    loop {
-        let outcome = async {
-            let now = store::now();
-            {
+    'rounds: loop {
+        let outcome: Result<bool, crate::service::ServiceError> = async {
+            // On SQLite, hold (or renew) the lease for every batch: one mailer at a time.
+            let turn = |now| -> Result<bool, crate::service::ServiceError> {
                 let mut conn = pool.get().map_err(store::StoreError::from)?;
-                if sqlite && !leases::take(&mut conn, LEASE, &holder, now, now + lease_for)? {
-                    if !idle_said {
-                        tracing::info!(
-                            "another instance runs the mailer on this SQLite database; this one stays idle"
-                        );
-                        idle_said = true;
-                    }
-                    return Ok(());
+                Ok(!sqlite || leases::take(&mut conn, LEASE, &holder, now, now + lease_for)?)
+            };
+            if !turn(store::now())? {
+                if !idle_said {
+                    tracing::info!(
+                        "another instance runs the mailer on this SQLite database; this one stays idle"
+                    );
+                    idle_said = true;
                 }
-                idle_said = false;
-                settings.calendars.refresh(&mut conn)?;
-                if queue_digest(&mut conn, &settings, &postman.mailing, now)? {
-                    tracing::info!("daily digest of overdue cases queued");
-                }
-                if rounds.is_multiple_of(10) {
-                    observe(&mut conn)?;
-                }
+                return Ok(false);
+            }
+            idle_said = false;
+            // The digest and the gauges are not worth holding up the mail for.
+            if let Err(e) = chores(&pool, &settings, &postman, rounds) {
+                tracing::warn!(error = %e, "mail digest or gauges failed; will retry");
             }
             // The whole backlog, a batch at a time, as long as batches come back full.
             loop {
@@ -88,16 +86,19 @@ async fn run(
                 if round.leased() > 0 {
                     tracing::info!(sent = round.sent, retried = round.retried, failed = round.failed, "mail round");
                 }
-                if (round.leased() as i64) < postman.mailing.batch {
-                    break;
+                if (round.leased() as i64) < postman.mailing.batch || !stopped.is_empty() {
+                    return Ok(!stopped.is_empty());
+                }
+                if !turn(store::now())? {
+                    return Ok(false);
                 }
             }
-            Ok::<(), crate::service::ServiceError>(())
         }
         .await;
         rounds += 1;
         let wait = match outcome {
-            Ok(()) => {
+            Ok(true) => break 'rounds,
+            Ok(false) => {
                 failures = 0;
                 tick
             }
@@ -117,4 +118,22 @@ async fn run(
     if sqlite && let Ok(mut conn) = pool.get() {
         let _ = leases::release(&mut conn, LEASE, &holder);
     }
+}
+
+/// The calendar for the digest's working days, the digest, and every tenth round the gauges.
+fn chores(
+    pool: &Pool,
+    settings: &Settings,
+    postman: &Postman,
+    rounds: u64,
+) -> Result<(), crate::service::ServiceError> {
+    let mut conn = pool.get().map_err(store::StoreError::from)?;
+    settings.calendars.refresh(&mut conn)?;
+    if queue_digest(&mut conn, settings, &postman.mailing, store::now())? {
+        tracing::info!("daily digest of overdue cases queued");
+    }
+    if rounds.is_multiple_of(10) {
+        observe(&mut conn)?;
+    }
+    Ok(())
 }

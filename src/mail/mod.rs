@@ -8,7 +8,7 @@ pub mod transport;
 
 pub use compose::View;
 pub use templates::{Rendered, Templates};
-pub use transport::{SendError, Transport};
+pub use transport::{Delivery, SendError, Transport};
 
 #[cfg(test)]
 mod snapshots;

@@ -3,9 +3,12 @@
 
 use super::Rendered;
 use crate::config;
+use lettre::address::Envelope;
 use lettre::message::{Mailbox, MultiPart, header};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{
+    Address, AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+};
 
 #[derive(Clone)]
 pub enum Transport {
@@ -55,20 +58,89 @@ impl Transport {
         }
     }
 
-    pub async fn send(&self, message: Message) -> Result<(), SendError> {
+    /// Sends `message` to each address in an envelope of its own, so that one mailbox the
+    /// server refuses does not hold up the others; stops at the first failure that concerns the
+    /// server rather than the address (the rest wait for the next attempt). The file transport
+    /// writes one file for all. Each send gives up after `limit`: its outcome is then unknown,
+    /// and it counts as not sent.
+    pub async fn deliver(
+        &self,
+        message: &Message,
+        to: &[Address],
+        limit: std::time::Duration,
+    ) -> Delivery {
+        let mut d = Delivery::default();
+        let from = message.envelope().from().cloned();
+        let raw = message.formatted();
+        let batches: Vec<Vec<Address>> = match self {
+            Transport::Smtp(_) => to.iter().map(|a| vec![a.clone()]).collect(),
+            Transport::File(..) => vec![to.to_vec()],
+        };
+        let mut rest = batches.into_iter();
+        for batch in rest.by_ref() {
+            let result = match Envelope::new(from.clone(), batch.clone()) {
+                Ok(envelope) => {
+                    match tokio::time::timeout(limit, self.send_raw(&envelope, &raw)).await {
+                        Ok(result) => result,
+                        Err(_) => Err(SendError::Transient(format!(
+                            "no answer within {}s; the outcome is unknown",
+                            limit.as_secs()
+                        ))),
+                    }
+                }
+                Err(e) => Err(SendError::Permanent(e.to_string())),
+            };
+            let names = batch.iter().map(ToString::to_string);
+            match result {
+                Ok(()) => d.delivered.extend(names),
+                Err(SendError::Permanent(e)) => d.refused.extend(names.map(|a| (a, e.clone()))),
+                Err(SendError::Transient(e)) => {
+                    d.waiting.extend(names);
+                    d.error = Some(e);
+                    break;
+                }
+            }
+        }
+        d.waiting.extend(rest.flatten().map(|a| a.to_string()));
+        d
+    }
+
+    async fn send_raw(&self, envelope: &Envelope, raw: &[u8]) -> Result<(), SendError> {
         match self {
-            Transport::Smtp(smtp) => match smtp.send(message).await {
+            Transport::Smtp(smtp) => match smtp.send_raw(envelope, raw).await {
                 Ok(_) => Ok(()),
-                Err(e) if e.is_permanent() => Err(SendError::Permanent(describe(&e))),
+                // Refused for good: this mailbox. A 5xx about the session (TLS or sign-in
+                // required, bad credentials) is the configuration's, to be fixed and retried.
+                Err(e) if e.is_permanent() && !session_refusal(&e) => {
+                    Err(SendError::Permanent(describe(&e)))
+                }
                 Err(e) => Err(SendError::Transient(describe(&e))),
             },
             Transport::File(file, _) => file
-                .send(message)
+                .send_raw(envelope, raw)
                 .await
                 .map(|_| ())
                 .map_err(|e| SendError::Transient(describe(&e))),
         }
     }
+}
+
+/// What became of one attempt at a mail, address by address.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub delivered: Vec<String>,
+    /// Refused for good, with the server's word.
+    pub refused: Vec<(String, String)>,
+    /// Not sent (yet): for the next attempt.
+    pub waiting: Vec<String>,
+    /// Why the waiting ones wait.
+    pub error: Option<String>,
+}
+
+/// 530 (STARTTLS first), 534/538 (stronger or encrypted sign-in), 535 (bad credentials).
+fn session_refusal(e: &lettre::transport::smtp::Error) -> bool {
+    e.status()
+        .is_some_and(|code| matches!(code.to_string().as_str(), "530" | "534" | "535" | "538"))
 }
 
 /// An error with its causes, on one line (lettre's own message leaves out why).
@@ -83,11 +155,10 @@ fn describe(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// A mail for `to` with a fixed Message-ID, so that a resend is known as the same mail.
-/// Addresses that cannot be read are left out and named in the error when none is left.
+/// A mail to `to` with a fixed Message-ID, so that a resend is known as the same mail.
 pub fn message(
     from: &Mailbox,
-    to: &[String],
+    to: &[Address],
     message_id: &str,
     date: std::time::SystemTime,
     rendered: Rendered,
@@ -97,17 +168,8 @@ pub fn message(
         .subject(rendered.subject)
         .message_id(Some(message_id.to_string()))
         .date(date);
-    let mut any = false;
     for address in to {
-        if let Ok(mailbox) = address.parse::<Mailbox>() {
-            builder = builder.to(mailbox);
-            any = true;
-        }
-    }
-    if !any {
-        return Err(SendError::Permanent(format!(
-            "no deliverable address among {to:?}"
-        )));
+        builder = builder.to(Mailbox::new(None, address.clone()));
     }
     builder
         .header(header::MIME_VERSION_1_0)

@@ -5,7 +5,7 @@
 
 use super::{ServiceError, Settings};
 use crate::domain::lifecycle::Recipient;
-use crate::mail::{SendError, Templates, Transport, View, compose, transport};
+use crate::mail::{Delivery, Templates, Transport, View, compose, transport};
 use crate::metrics;
 use crate::store::outbox::{self, OutboxRow, Outcome};
 use crate::store::{self, DbConn, Pool, conn, departments, timers};
@@ -27,6 +27,8 @@ pub struct Mailing {
     pub retry_after: chrono::Duration,
     pub retry_max: chrono::Duration,
     pub lease: chrono::Duration,
+    /// A send (connection, commands, data) that takes longer is given up, its outcome unknown.
+    pub send_timeout: std::time::Duration,
     pub digest_at: Option<NaiveTime>,
     /// Notifications leased per round, and sent at once.
     pub batch: i64,
@@ -43,20 +45,23 @@ impl Mailing {
             .min(self.retry_max)
     }
 
-    /// What to record for a send that ended with `result` on attempt `attempts`.
-    pub fn outcome(
-        &self,
-        attempts: i32,
-        result: Result<(), SendError>,
-        now: NaiveDateTime,
-    ) -> Outcome {
-        match result {
-            Ok(()) => Outcome::Sent,
-            Err(SendError::Permanent(e)) => Outcome::Failed(e),
-            Err(SendError::Transient(e)) if attempts >= self.max_attempts => {
+    /// What to record after attempt number `attempts`, given every address's fate so far.
+    pub fn outcome(&self, attempts: i32, d: &Delivery, now: NaiveDateTime) -> Outcome {
+        let refusals = (!d.refused.is_empty()).then(|| {
+            let each: Vec<String> = d.refused.iter().map(|(a, e)| format!("{a}: {e}")).collect();
+            format!("refused: {}", each.join("; "))
+        });
+        if !d.waiting.is_empty() {
+            let e = d.error.clone().unwrap_or_else(|| "not sent".into());
+            if attempts >= self.max_attempts {
                 Outcome::Failed(format!("{e} (gave up after {attempts} attempts)"))
+            } else {
+                Outcome::Retry(now + self.backoff(attempts), e)
             }
-            Err(SendError::Transient(e)) => Outcome::Retry(now + self.backoff(attempts), e),
+        } else if d.delivered.is_empty() {
+            Outcome::Failed(refusals.unwrap_or_else(|| "no address to send to".into()))
+        } else {
+            Outcome::Sent(refusals)
         }
     }
 }
@@ -106,33 +111,45 @@ impl Postman {
             };
             (rows, view)
         };
-        // No connection is held while mail servers answer.
+        // No connection is held while mail servers answer; each outcome is recorded as soon as
+        // it is known, so that a later failure cannot make a delivered mail go again.
         let sends = rows.into_iter().map(|row| {
             let view = &view;
             async move {
                 let started = std::time::Instant::now();
-                let result = self.send(&row, view).await;
-                (row, result, started.elapsed())
+                let delivery = self.send(&row, view).await;
+                (row, delivery, started.elapsed())
             }
         });
-        let results: Vec<_> = futures_util::stream::iter(sends)
-            .buffer_unordered(self.mailing.concurrency)
-            .collect()
-            .await;
-        let mut conn = pool.get().map_err(store::StoreError::from)?;
-        let settled_at = store::now().max(now);
+        let mut done =
+            futures_util::stream::iter(sends).buffer_unordered(self.mailing.concurrency.max(1));
         let mut round = Round::default();
-        for (row, result, took) in results {
-            if let Err(e) = &result {
+        while let Some((row, (recipients, delivery), took)) = done.next().await {
+            if let Some(e) = &delivery.error {
                 tracing::warn!(notification = %row.id, template = %row.template, attempt = row.attempts, error = %e, "mail not sent");
             }
-            let outcome = self.mailing.outcome(row.attempts, result, settled_at);
-            if !outbox::settle(&mut conn, &row, &outcome, settled_at)? {
-                round.lost += 1;
-                continue;
+            let settled_at = store::now().max(now);
+            let outcome = self.mailing.outcome(row.attempts, &delivery, settled_at);
+            let recorded = match settling_connection(pool).await {
+                Ok(mut conn) => outbox::settle(&mut conn, &row, &outcome, &recipients, settled_at)
+                    .map_err(ServiceError::from),
+                Err(e) => Err(e),
+            };
+            match recorded {
+                Ok(true) => {}
+                Ok(false) => {
+                    round.lost += 1;
+                    continue;
+                }
+                Err(e) => {
+                    // It goes again when its lease runs out, under the same Message-ID.
+                    tracing::error!(notification = %row.id, error = %e, "the outcome of a send could not be recorded");
+                    round.lost += 1;
+                    continue;
+                }
             }
             match outcome {
-                Outcome::Sent => {
+                Outcome::Sent(_) => {
                     round.sent += 1;
                     metrics::mail_sent(took);
                 }
@@ -146,40 +163,126 @@ impl Postman {
         Ok(round)
     }
 
-    /// Renders and sends one notification.
-    async fn send(&self, row: &OutboxRow, view: &View) -> Result<(), SendError> {
-        let message = self.compose(row, view)?;
-        self.transport.send(message).await
-    }
-
-    /// The message a notification becomes: its template rendered with its data, to its addresses.
-    pub fn compose(&self, row: &OutboxRow, view: &View) -> Result<lettre::Message, SendError> {
-        let data: Value = serde_json::from_str(&row.data)
-            .map_err(|e| SendError::Permanent(format!("unreadable data: {e}")))?;
-        let recipients: Value = serde_json::from_str(&row.recipients)
-            .map_err(|e| SendError::Permanent(format!("unreadable recipients: {e}")))?;
-        let to: Vec<String> = recipients
-            .get("to")
+    /// Renders and sends one notification to the addresses that have not had it yet. Returns the
+    /// recipients record as it now stands, and what became of this attempt.
+    async fn send(&self, row: &OutboxRow, view: &View) -> (String, Delivery) {
+        let mut record: Value = serde_json::from_str(&row.recipients).unwrap_or(json!({}));
+        let strings = |key: &str| -> Vec<String> {
+            record
+                .get(key)
+                .and_then(Value::as_array)
+                .map(|all| {
+                    all.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let to = strings("to");
+        let before = strings("delivered");
+        let mut refused_before: Vec<(String, String)> = record
+            .get("refused")
             .and_then(Value::as_array)
             .map(|all| {
                 all.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
+                    .filter_map(|r| {
+                        Some((
+                            r.get("address")?.as_str()?.to_string(),
+                            r.get("error")?.as_str()?.to_string(),
+                        ))
+                    })
                     .collect()
             })
             .unwrap_or_default();
+        let open: Vec<&String> = to
+            .iter()
+            .filter(|a| !before.contains(a) && !refused_before.iter().any(|(r, _)| r == *a))
+            .collect();
+        let mut addresses = vec![];
+        for a in open {
+            match a.parse::<lettre::Address>() {
+                Ok(address) => addresses.push(address),
+                Err(e) => refused_before.push((a.clone(), format!("not an address: {e}"))),
+            }
+        }
+        let mut delivery = if addresses.is_empty() {
+            Delivery::default()
+        } else {
+            match self.compose(row, view, &to) {
+                Ok(message) => {
+                    self.transport
+                        .deliver(&message, &addresses, self.mailing.send_timeout)
+                        .await
+                }
+                Err(e) => Delivery {
+                    waiting: addresses.iter().map(ToString::to_string).collect(),
+                    error: Some(e),
+                    ..Delivery::default()
+                },
+            }
+        };
+        delivery.delivered.splice(0..0, before);
+        delivery.refused.splice(0..0, refused_before);
+        record["delivered"] = json!(delivery.delivered);
+        record["refused"] = json!(
+            delivery
+                .refused
+                .iter()
+                .map(|(a, e)| json!({"address": a, "error": e}))
+                .collect::<Vec<_>>()
+        );
+        (record.to_string(), delivery)
+    }
+
+    /// The message a notification becomes: its template rendered with its data, to `to`.
+    /// A template that does not render may be fixed and the process restarted, so an error
+    /// here is one to retry.
+    pub fn compose(
+        &self,
+        row: &OutboxRow,
+        view: &View,
+        to: &[String],
+    ) -> Result<lettre::Message, String> {
+        let data: Value =
+            serde_json::from_str(&row.data).map_err(|e| format!("unreadable data: {e}"))?;
         let context = match row.ticket_id.as_deref() {
             Some(ticket) => compose::ticket_context(view, ticket, &data),
             None => compose::digest_context(view, &data, row.created_at),
         };
-        // A template that does not render may be fixed and the process restarted: retry it.
         let rendered = self
             .templates
             .render(&row.template, &context)
-            .map_err(|e| SendError::Transient(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
+        let headers: Vec<lettre::Address> = to.iter().filter_map(|a| a.parse().ok()).collect();
         let date = std::time::SystemTime::from(row.created_at.and_utc());
-        transport::message(&self.mailing.from, &to, &row.message_id, date, rendered)
+        transport::message(
+            &self.mailing.from,
+            &headers,
+            &row.message_id,
+            date,
+            rendered,
+        )
+        .map_err(|e| e.to_string())
     }
+}
+
+/// A connection to record what was sent. The mail is out: wait a little for a database that
+/// is briefly away rather than let the leases run out and send it all again.
+async fn settling_connection(pool: &Pool) -> Result<store::PooledConn, ServiceError> {
+    let mut wait = std::time::Duration::from_millis(200);
+    for _ in 0..5 {
+        match pool.get() {
+            Ok(conn) => return Ok(conn),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot record sent mail yet; retrying");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+        }
+    }
+    let conn = pool.get().map_err(store::StoreError::from)?;
+    Ok(conn)
 }
 
 /// Writes today's digest of overdue cases to the supervisors, when `now` is past `digest_at` on a
@@ -303,6 +406,7 @@ mod tests {
             retry_after: chrono::Duration::minutes(1),
             retry_max: chrono::Duration::minutes(5),
             lease: chrono::Duration::minutes(5),
+            send_timeout: std::time::Duration::from_secs(30),
             digest_at: None,
             batch: 50,
             concurrency: 4,
@@ -321,25 +425,36 @@ mod tests {
     fn a_refusal_fails_at_once_and_an_outage_after_the_last_attempt() {
         let m = mailing();
         let now = store::now();
-        let down = || Err(SendError::Transient("connection refused".into()));
+        let down = Delivery {
+            waiting: vec!["a@x.cn".into()],
+            error: Some("connection refused".into()),
+            ..Delivery::default()
+        };
         assert_eq!(
-            m.outcome(1, down(), now),
+            m.outcome(1, &down, now),
             Outcome::Retry(
                 now + chrono::Duration::minutes(1),
                 "connection refused".into()
             )
         );
         assert!(
-            matches!(m.outcome(4, down(), now), Outcome::Failed(e) if e.contains("gave up after 4 attempts"))
+            matches!(m.outcome(4, &down, now), Outcome::Failed(e) if e.contains("gave up after 4 attempts"))
         );
+        let refused = Delivery {
+            refused: vec![("a@x.cn".into(), "550 no such mailbox".into())],
+            ..Delivery::default()
+        };
         assert_eq!(
-            m.outcome(
-                1,
-                Err(SendError::Permanent("550 no such mailbox".into())),
-                now
-            ),
-            Outcome::Failed("550 no such mailbox".into())
+            m.outcome(1, &refused, now),
+            Outcome::Failed("refused: a@x.cn: 550 no such mailbox".into())
         );
-        assert_eq!(m.outcome(3, Ok(()), now), Outcome::Sent);
+        let partly = Delivery {
+            delivered: vec!["b@x.cn".into()],
+            ..refused
+        };
+        assert_eq!(
+            m.outcome(1, &partly, now),
+            Outcome::Sent(Some("refused: a@x.cn: 550 no such mailbox".into()))
+        );
     }
 }

@@ -255,8 +255,11 @@ pub fn due_outbox(
     limit: i64,
 ) -> Result<Vec<String>, StoreError> {
     use super::schema::outbox::dsl as o;
+    // Written out, not bound, so that both planners see the partial index `outbox_due_idx`.
     let due = o::outbox
-        .filter(o::status.eq_any(["pending", "sending"]))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "status IN ('pending', 'sending')",
+        ))
         .filter(o::next_attempt_at.le(now))
         .order(o::next_attempt_at.asc())
         .limit(limit)
@@ -265,4 +268,21 @@ pub fn due_outbox(
         DbConn::Postgres(pg) => due.for_update().skip_locked().load(pg)?,
         DbConn::Sqlite(lite) => due.load(lite)?,
     })
+}
+
+/// Inserts a notification unless one with its Message-ID exists; whether it was inserted.
+pub fn insert_outbox_once(
+    conn: &mut DbConn,
+    row: &super::outbox::OutboxRow,
+) -> Result<bool, StoreError> {
+    use super::schema::outbox::dsl as o;
+    let insert = diesel::insert_into(o::outbox)
+        .values(row)
+        .on_conflict(o::message_id)
+        .do_nothing();
+    let inserted = match conn {
+        DbConn::Postgres(pg) => insert.execute(pg)?,
+        DbConn::Sqlite(lite) => insert.execute(lite)?,
+    };
+    Ok(inserted == 1)
 }

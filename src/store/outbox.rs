@@ -192,43 +192,55 @@ pub fn lease_due(
 /// What became of one leased send.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Sent,
+    /// Delivered (to some addresses, with why the others were refused).
+    Sent(Option<String>),
     /// Try again at this time.
     Retry(NaiveDateTime, String),
     Failed(String),
 }
 
-/// Records the outcome of a send, unless the lease was lost meanwhile (the row was leased again
-/// after ours ran out, or an admin retried it): `false` then, and the newer holder decides.
+/// Records the outcome of a send and where each address stands (`recipients`). A retry or a
+/// failure is recorded only while the lease is still ours (same attempt, same lease expiry): once
+/// it ran out and another mailer took the row, the newer holder decides. A delivery is recorded
+/// whoever holds the row now, so that it is not sent again. `false`: nothing was recorded.
 pub fn settle(
     conn: &mut DbConn,
     row: &OutboxRow,
     outcome: &Outcome,
+    recipients: &str,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
     let ours = outbox::table
         .filter(outbox::id.eq(&row.id))
         .filter(outbox::status.eq("sending"))
-        .filter(outbox::attempts.eq(row.attempts));
+        .filter(outbox::attempts.eq(row.attempts))
+        .filter(outbox::next_attempt_at.eq(row.next_attempt_at));
     let n = match outcome {
-        Outcome::Sent => diesel::update(ours)
-            .set((
-                outbox::status.eq("sent"),
-                outbox::sent_at.eq(Some(now)),
-                outbox::last_error.eq(None::<String>),
-            ))
-            .execute(conn)?,
+        Outcome::Sent(note) => diesel::update(
+            outbox::table
+                .filter(outbox::id.eq(&row.id))
+                .filter(outbox::status.ne("sent")),
+        )
+        .set((
+            outbox::status.eq("sent"),
+            outbox::sent_at.eq(Some(now)),
+            outbox::last_error.eq(note),
+            outbox::recipients.eq(recipients),
+        ))
+        .execute(conn)?,
         Outcome::Retry(at, error) => diesel::update(ours)
             .set((
                 outbox::status.eq("pending"),
                 outbox::next_attempt_at.eq(at),
                 outbox::last_error.eq(Some(error)),
+                outbox::recipients.eq(recipients),
             ))
             .execute(conn)?,
         Outcome::Failed(error) => diesel::update(ours)
             .set((
                 outbox::status.eq("failed"),
                 outbox::last_error.eq(Some(error)),
+                outbox::recipients.eq(recipients),
             ))
             .execute(conn)?,
     };
@@ -300,11 +312,7 @@ pub fn depth(conn: &mut DbConn) -> Result<BTreeMap<String, i64>, StoreError> {
 /// Writes a notification that belongs to no ticket (the digest), once per Message-ID: `false`
 /// when one with this Message-ID exists already.
 pub fn insert_once(conn: &mut DbConn, row: &OutboxRow) -> Result<bool, StoreError> {
-    match diesel::insert_into(outbox::table).values(row).execute(conn) {
-        Ok(_) => Ok(true),
-        Err(e) if super::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    backend::insert_outbox_once(conn, row)
 }
 
 pub fn exists(conn: &mut DbConn, message_id: &str) -> Result<bool, StoreError> {

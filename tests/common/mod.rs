@@ -380,16 +380,26 @@ impl TestApp {
         )
     }
 
-    /// A mailer's one round, as if the clock said `at`: sends what is due by then.
+    /// A mailer's work, as if the clock said `at`: sends everything due by then, batch by batch.
     pub async fn deliver(
         &self,
         at: chrono::NaiveDateTime,
     ) -> closedloop::service::notifications::Round {
         let postman = server::postman(&self.config).expect("mail settings");
-        postman
-            .deliver_due(&self.state.pool, &self.state.settings, at)
-            .await
-            .expect("a mail round")
+        let mut all = closedloop::service::notifications::Round::default();
+        loop {
+            let round = postman
+                .deliver_due(&self.state.pool, &self.state.settings, at)
+                .await
+                .expect("a mail round");
+            all.sent += round.sent;
+            all.retried += round.retried;
+            all.failed += round.failed;
+            all.lost += round.lost;
+            if (round.leased() as i64) < postman.mailing.batch {
+                return all;
+            }
+        }
     }
 
     /// The notifications of the outbox (newest first) as supervisors see them.

@@ -98,8 +98,26 @@ impl SmtpServer {
         }
     }
 
-    /// Every message accepted so far, in the order they arrived.
+    /// Every mail accepted so far, in the order they arrived: the envelopes of one Message-ID
+    /// taken together (closedloop sends each address its own), a resend to an address that had
+    /// it already counted as a mail of its own.
     pub fn messages(&self) -> Vec<Mail> {
+        let mut mails: Vec<Mail> = vec![];
+        for envelope in self.envelopes() {
+            let same = mails.iter_mut().rev().find(|m| {
+                m.message_id == envelope.message_id
+                    && !m.rcpt_tos.iter().any(|r| envelope.rcpt_tos.contains(r))
+            });
+            match same {
+                Some(mail) => mail.rcpt_tos.extend(envelope.rcpt_tos),
+                None => mails.push(envelope),
+            }
+        }
+        mails
+    }
+
+    /// Every envelope accepted so far, in the order they arrived.
+    pub fn envelopes(&self) -> Vec<Mail> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -115,13 +133,13 @@ impl SmtpServer {
             .collect()
     }
 
-    /// Waits up to `within` until at least `n` messages have arrived.
+    /// Waits up to `within` until at least `n` envelopes (one per address) have arrived; returns
+    /// the mails.
     pub fn wait_for(&self, n: usize, within: Duration) -> Vec<Mail> {
         let until = Instant::now() + within;
         loop {
-            let all = self.messages();
-            if all.len() >= n || Instant::now() > until {
-                return all;
+            if self.envelopes().len() >= n || Instant::now() > until {
+                return self.messages();
             }
             std::thread::sleep(Duration::from_millis(50));
         }
