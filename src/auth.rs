@@ -188,3 +188,102 @@ mod tests {
         assert!(!verify_password(Some("not a hash"), "x"));
     }
 }
+
+/// Failed sign-ins counted per username and per client address: past `max` failures within
+/// `window` the next tries are refused (429) until the window since the first failure ends.
+/// Counts are per process; with several instances, each counts its own.
+pub struct Throttle {
+    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+    max: u32,
+    window: std::time::Duration,
+}
+
+impl Throttle {
+    /// A client address may fail this many times more than one username.
+    const PER_ADDRESS: u32 = 4;
+
+    pub fn new(max: u32, window: std::time::Duration) -> Self {
+        Throttle {
+            failures: Default::default(),
+            max,
+            window,
+        }
+    }
+
+    fn keys(username: &str, address: &str) -> [(String, u32); 2] {
+        [
+            (format!("user:{}", username.to_lowercase()), 1),
+            (format!("addr:{address}"), Self::PER_ADDRESS),
+        ]
+    }
+
+    /// How long the caller must wait, if it must.
+    pub fn wait(&self, username: &str, address: &str) -> Option<std::time::Duration> {
+        let now = std::time::Instant::now();
+        let failures = self.failures.lock().expect("throttle lock");
+        Self::keys(username, address)
+            .iter()
+            .filter_map(|(key, factor)| {
+                let (count, since) = failures.get(key)?;
+                let ends = *since + self.window;
+                (*count >= self.max * factor && ends > now).then(|| ends - now)
+            })
+            .max()
+    }
+
+    pub fn failed(&self, username: &str, address: &str) {
+        let now = std::time::Instant::now();
+        let mut failures = self.failures.lock().expect("throttle lock");
+        if failures.len() > 100_000 {
+            failures.retain(|_, (_, since)| now.duration_since(*since) < self.window);
+        }
+        for (key, _) in Self::keys(username, address) {
+            let entry = failures.entry(key).or_insert((0, now));
+            if now.duration_since(entry.1) >= self.window {
+                *entry = (0, now);
+            }
+            entry.0 += 1;
+        }
+    }
+
+    pub fn succeeded(&self, username: &str) {
+        let key = format!("user:{}", username.to_lowercase());
+        self.failures.lock().expect("throttle lock").remove(&key);
+    }
+}
+
+#[cfg(test)]
+mod throttle_tests {
+    use super::Throttle;
+    use std::time::Duration;
+
+    #[test]
+    fn a_name_is_locked_after_max_failures_and_freed_by_time_or_success() {
+        let t = Throttle::new(3, Duration::from_millis(200));
+        for _ in 0..3 {
+            assert_eq!(t.wait("zhang", "10.0.0.1"), None);
+            t.failed("zhang", "10.0.0.1");
+        }
+        assert!(
+            t.wait("zhang", "10.0.0.2").is_some(),
+            "the name, from anywhere"
+        );
+        assert!(t.wait("ZHANG", "10.0.0.2").is_some());
+        assert_eq!(t.wait("li", "10.0.0.1"), None, "others from that address");
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(t.wait("zhang", "10.0.0.1"), None, "the window ended");
+        t.failed("zhang", "10.0.0.1");
+        t.succeeded("zhang");
+        assert_eq!(t.wait("zhang", "10.0.0.1"), None);
+    }
+
+    #[test]
+    fn an_address_trying_many_names_is_locked_too() {
+        let t = Throttle::new(2, Duration::from_secs(60));
+        for i in 0..8 {
+            t.failed(&format!("user{i}"), "10.0.0.9");
+        }
+        assert!(t.wait("someone-else", "10.0.0.9").is_some());
+        assert_eq!(t.wait("someone-else", "10.0.0.10"), None);
+    }
+}

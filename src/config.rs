@@ -18,6 +18,7 @@ const ENV_PREFIX: &str = "CLOSEDLOOP__";
 pub struct Config {
     pub app: App,
     pub http: Http,
+    pub log: Log,
     pub database: Database,
     pub auth: Auth,
     pub mail: Mail,
@@ -50,6 +51,21 @@ pub struct Http {
     pub workers: usize,
     pub body_limit: usize,
     pub idempotency_ttl: Duration,
+    /// How long a client may take to send a request's head.
+    pub request_timeout: Duration,
+    /// On SIGTERM or SIGINT, how long in-flight requests may take to finish.
+    pub shutdown_timeout: Duration,
+    /// Origins allowed to call the API from a browser; empty: no CORS headers at all.
+    pub cors_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    /// `text` (for people) or `json` (one object per line, for collectors).
+    pub format: String,
+    /// A tracing filter such as `info` or `info,closedloop=debug`; `RUST_LOG` wins over it.
+    pub level: String,
 }
 
 #[derive(Clone, Deserialize)]
@@ -79,6 +95,10 @@ impl fmt::Debug for Database {
 pub struct Auth {
     pub jwt_secret: Secret,
     pub token_ttl: Duration,
+    /// Failed sign-ins per username (four times as many per client address) within `lockout`
+    /// before further tries are refused until it ends.
+    pub max_failures: u32,
+    pub lockout: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -250,9 +270,12 @@ impl Config {
         }
         for (key, d) in [
             ("http.idempotency_ttl", self.http.idempotency_ttl),
+            ("http.request_timeout", self.http.request_timeout),
+            ("http.shutdown_timeout", self.http.shutdown_timeout),
             ("database.pool_timeout", self.database.pool_timeout),
             ("database.busy_timeout", self.database.busy_timeout),
             ("auth.token_ttl", self.auth.token_ttl),
+            ("auth.lockout", self.auth.lockout),
             ("scheduler.tick", self.scheduler.tick),
             ("mail.tick", self.mail.tick),
             ("mail.smtp_timeout", self.mail.smtp_timeout),
@@ -266,6 +289,9 @@ impl Config {
                     "must be an elapsed time above zero: h, m or s (e.g. 8h, 2s)",
                 ));
             }
+        }
+        if self.auth.max_failures == 0 {
+            return Err(ConfigError::new("auth.max_failures", "must be at least 1"));
         }
         let secret = self.auth.jwt_secret.expose();
         if secret.len() < 16 {
@@ -304,6 +330,29 @@ impl Config {
             ));
         }
         self.validate_mail()?;
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(ConfigError::new(
+                "log.format",
+                "must be \"text\" or \"json\"",
+            ));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return Err(ConfigError::new(
+                "log.level",
+                "must be a level such as info, or a filter such as info,closedloop=debug",
+            ));
+        }
+        for (i, origin) in self.http.cors_origins.iter().enumerate() {
+            let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.trim_end_matches('/').contains(['*', ' '])
+                && origin.split('/').count() == 3;
+            if !ok {
+                return Err(ConfigError::new(
+                    format!("http.cors_origins[{i}]"),
+                    "must be an origin such as https://hotline.example.gov.cn (scheme and host, no path)",
+                ));
+            }
+        }
         self.timezone()?;
         if self.calendar.business_hours.is_empty() {
             return Err(ConfigError::new(

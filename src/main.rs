@@ -92,13 +92,19 @@ enum UserCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref(), std::env::vars())?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,actix_server=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| config.log.level.as_str().into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log.format == "json" {
+        logs.json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init();
+    } else {
+        logs.init();
+    }
     match cli.command {
         Command::Serve {
             demo,
@@ -322,10 +328,10 @@ fn serve(
     }
     let mail = mailer(config, &state, with_mailer)?;
     let background = scheduler(config, &state, with_scheduler);
-    let workers = config.http.workers;
+    let http = config.http.clone();
     actix_web::rt::System::new().block_on(async move {
         actix_web::rt::spawn(server::housekeeping(state.clone()));
-        server::run(state, listener, workers)?.await
+        server::run(state, listener, &http)?.await
     })?;
     // The HTTP server has stopped (SIGINT/SIGTERM); the scheduler finishes its transaction.
     if let Some(s) = background {

@@ -7,7 +7,7 @@ use crate::service::{Calendars, Settings};
 use crate::store::outbox::MailRoles;
 use crate::store::{self, conn};
 use actix_web::dev::Server;
-use actix_web::middleware::Logger;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use std::net::TcpListener;
@@ -87,6 +87,10 @@ pub fn state(config: &Config, pool: store::Pool) -> anyhow::Result<AppState> {
         settings: load_settings(config, &mut *pool.get()?)?,
         pool,
         body_limit: config.http.body_limit,
+        throttle: crate::auth::Throttle::new(
+            config.auth.max_failures,
+            elapsed(config.auth.lockout).to_std()?,
+        ),
     })
 }
 
@@ -94,24 +98,43 @@ pub fn state(config: &Config, pool: store::Pool) -> anyhow::Result<AppState> {
 pub fn run(
     state: web::Data<AppState>,
     listener: TcpListener,
-    workers: usize,
+    http: &crate::config::Http,
 ) -> std::io::Result<Server> {
-    let workers = if workers == 0 {
+    let workers = if http.workers == 0 {
         std::thread::available_parallelism().map_or(2, usize::from)
     } else {
-        workers
+        http.workers
+    };
+    let origins = http.cors_origins.clone();
+    let std_time = |d| {
+        elapsed(d)
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(10))
     };
     let server = HttpServer::new(move || {
+        let mut cors = actix_cors::Cors::default()
+            .allowed_methods(["GET", "POST", "PUT"])
+            .allowed_headers([
+                actix_web::http::header::AUTHORIZATION,
+                actix_web::http::header::CONTENT_TYPE,
+                actix_web::http::header::IF_MATCH,
+            ])
+            .allowed_header("idempotency-key")
+            .allowed_header(api::edge::REQUEST_ID)
+            .expose_headers(["etag", "location", api::edge::REQUEST_ID])
+            .max_age(3600);
+        for origin in &origins {
+            cors = cors.allowed_origin(origin.trim_end_matches('/'));
+        }
         App::new()
-            // The path only: query strings can carry search text about people.
-            .wrap(
-                Logger::new("%{method}xi %U %s %Dms")
-                    .custom_request_replace("method", |req| req.method().to_string()),
-            )
+            .wrap(Condition::new(!origins.is_empty(), cors))
+            .wrap(from_fn(api::edge::edge))
             .app_data(state.clone())
             .configure(api::routes)
     })
     .workers(workers)
+    .client_request_timeout(std_time(http.request_timeout))
+    .shutdown_timeout(std_time(http.shutdown_timeout).as_secs().max(1))
     .listen(listener)?
     .run();
     Ok(server)

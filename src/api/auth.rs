@@ -60,8 +60,24 @@ pub async fn token(
     let bytes = body::read(&req, payload, state.body_limit).await?;
     let credentials: Credentials = crate::domain::from_json(&body::parse(&bytes, None)?)?;
     let username = credentials.username.trim().to_string();
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    if let Some(wait) = state.throttle.wait(&username, &address) {
+        let seconds = wait.as_secs().clamp(1, u32::MAX.into()) as u32;
+        return Err(Problem {
+            retry_after: Some(seconds),
+            ..Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many failed sign-ins; try again in {seconds} s"),
+            )
+        });
+    }
+    let name = username.clone();
     let user = db(&state, move |conn| {
-        Ok(users::find_by_username(conn, &username)?.filter(|u| u.active))
+        Ok(users::find_by_username(conn, &name)?.filter(|u| u.active))
     })
     .await?;
     // Hashing is slow on purpose: do it without holding a database connection. It runs for an
@@ -73,12 +89,14 @@ pub async fn token(
         .map_err(|_| Problem::internal())?;
     let user = user.filter(|_| ok);
     let Some(user) = user else {
+        state.throttle.failed(&username, &address);
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "wrong username or password",
         ));
     };
+    state.throttle.succeeded(&username);
     let role: Role = user.role.parse().map_err(|_| Problem::internal())?;
     let now = chrono::Utc::now().timestamp();
     let token = state.tokens.issue(

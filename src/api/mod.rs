@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod calendar;
 pub mod departments;
+pub mod edge;
 pub mod notifications;
 pub mod problem;
 pub mod tickets;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub tokens: Tokens,
     pub settings: Settings,
     pub body_limit: usize,
+    /// Failed sign-ins, to slow down password guessing.
+    pub throttle: crate::auth::Throttle,
 }
 
 /// Runs blocking database work on actix's blocking pool, with a connection from the pool.
@@ -66,6 +69,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             ),
     )
     .route("/healthz", web::get().to(healthz))
+    .route("/metrics", web::get().to(metrics))
     .route("/readyz", web::get().to(readyz))
     .app_data(
         web::QueryConfig::default()
@@ -105,6 +109,26 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         }
         Err(_) => HttpResponse::ServiceUnavailable().json(body("not ready", "unavailable")),
     }
+}
+
+/// Prometheus text: the process's counters, and the database's gauges read now. With the
+/// database away the counters still come, with `closedloop_database_up 0`.
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let pool = state.pool.state();
+    crate::metrics::set_pool(pool.connections, pool.idle_connections);
+    let read = db(&state, |conn| {
+        crate::service::scheduler::observe(conn, crate::store::now())?;
+        crate::service::notifications::observe(conn)?;
+        let counts = crate::store::tickets::count_by_state(conn)?;
+        crate::metrics::set_tickets_by_state(&counts);
+        Ok(())
+    })
+    .await;
+    crate::metrics::set_database_up(read.is_ok(), started.elapsed());
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crate::metrics::render())
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {

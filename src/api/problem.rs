@@ -21,6 +21,9 @@ pub struct Problem {
     pub code: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Seconds for `Retry-After`.
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
 }
 
 impl Problem {
@@ -32,6 +35,7 @@ impl Problem {
             detail: detail.into(),
             code,
             errors: vec![],
+            retry_after: None,
         }
     }
 
@@ -108,7 +112,9 @@ impl ResponseError for Problem {
         if self.status == 401 {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        if self.status == 503 {
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        } else if self.status == 503 {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
         response.body(serde_json::to_string(self).expect("a problem serialises"))

@@ -613,3 +613,14 @@ pub fn set_summary(
         .execute(conn)?;
     Ok(())
 }
+
+/// How many tickets are in each state.
+pub fn count_by_state(
+    conn: &mut DbConn,
+) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+    let rows: Vec<(String, i64)> = tickets::table
+        .group_by(tickets::state)
+        .select((tickets::state, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}

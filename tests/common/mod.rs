@@ -167,7 +167,9 @@ impl TestApp {
         let state = web::Data::new(server::state(&config, pool).unwrap());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let srv = server::run(state.clone(), listener, 2).unwrap();
+        let mut http = config.http.clone();
+        http.workers = 2;
+        let srv = server::run(state.clone(), listener, &http).unwrap();
         let handle = srv.handle();
         actix_web::rt::spawn(srv);
         let client = awc::Client::builder()
