@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod departments;
 pub mod edge;
 pub mod notifications;
+pub mod openapi;
 pub mod problem;
 pub mod tickets;
 pub mod views;
@@ -45,6 +46,11 @@ where
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // Before the `/api/v1` scope, which would take `/api/v1/openapi.json` for its own.
+    cfg.service(
+        utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+            .url("/api/v1/openapi.json", openapi::document().clone()),
+    );
     cfg.service(
         web::scope("/api/v1")
             .route("/auth/token", web::post().to(auth::token))
@@ -67,6 +73,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 "/notifications/{id}/retry",
                 web::post().to(notifications::retry),
             ),
+    )
+    .route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::Found()
+                .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+                .finish()
+        }),
     )
     .route("/healthz", web::get().to(healthz))
     .route("/metrics", web::get().to(metrics))
