@@ -690,6 +690,10 @@ async fn roles_meet_endpoints(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let t = app.dispatched("shijian", &["sifa"], false).await;
     let ticket = format!("/api/v1/tickets/{}", id(&t));
+    let notification = app.notifications(&format!("ticket={}", id(&t))).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let tokens = [
         ("operator", app.operator()),
         ("supervisor", app.supervisor()),
@@ -749,7 +753,56 @@ async fn roles_meet_endpoints(backend: Backend) {
             Some(json!({"content": "答复"})),
             [403, 403, 403, 409, 403, 404],
         ),
+        (
+            "GET",
+            format!("{ticket}/timers"),
+            None,
+            [200, 200, 200, 200, 200, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/calendar/2026".into(),
+            None,
+            [200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "PUT",
+            "/api/v1/calendar/2031".into(),
+            Some(json!({"off": ["2031-01-01"], "work": []})),
+            [403, 403, 200, 403, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/calendar/deadline?duration=3wd".into(),
+            None,
+            [200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/notifications".into(),
+            None,
+            [403, 200, 200, 403, 403, 403],
+        ),
+        (
+            "POST",
+            format!("/api/v1/notifications/{notification}/retry"),
+            Some(json!({})),
+            [403, 200, 200, 403, 403, 403],
+        ),
     ];
+    // Without a token, every endpoint under /api/v1 but sign-in is closed.
+    for (method, path, body, _) in &matrix {
+        let r = app
+            .send(
+                method,
+                path,
+                None,
+                &[],
+                body.as_ref().map(|b| b.to_string().into_bytes()),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 401, "anonymous {method} {path}");
+    }
     for (method, path, body, expected) in matrix {
         for ((role, token), want) in tokens.iter().zip(expected) {
             let r = app
