@@ -1,6 +1,7 @@
 //! The `closedloop` command: serve, migrate, seed, users and tokens, config check.
 
 use anyhow::{Context, bail};
+use chrono::Datelike;
 use clap::{Parser, Subcommand};
 use closedloop::config::Config;
 use closedloop::domain::duration::Duration;
@@ -66,8 +67,13 @@ enum Command {
         #[arg(long)]
         ttl: Option<Duration>,
     },
-    /// Check the configuration; exits non-zero naming the bad key.
-    Check,
+    /// Check the configuration (exits non-zero naming the bad key), then the database: reachable,
+    /// migrated, and a working-day calendar that covers the next 60 days.
+    Check {
+        /// Exit non-zero on warnings too (migrations pending, calendar running out).
+        #[arg(long)]
+        strict: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -184,20 +190,52 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Check => {
-            let templates = config.mail.templates.as_str();
-            closedloop::mail::Templates::load(
-                (!templates.is_empty()).then(|| std::path::Path::new(templates)),
-            )
-            .context("mail.templates")?;
-            println!(
-                "configuration ok (profile {:?}, database {})",
-                config.app.profile,
-                closedloop::config::redact_url(&config.database.url)
-            );
-            Ok(())
-        }
+        Command::Check { strict } => check(&config, strict),
     }
+}
+
+fn check(config: &Config, strict: bool) -> anyhow::Result<()> {
+    let templates = config.mail.templates.as_str();
+    closedloop::mail::Templates::load(
+        (!templates.is_empty()).then(|| std::path::Path::new(templates)),
+    )
+    .context("mail.templates")?;
+    println!(
+        "configuration ok (profile {:?}, mail {}, database {})",
+        config.app.profile,
+        config.mail.transport,
+        closedloop::config::redact_url(&config.database.url)
+    );
+    let mut db = server::connect(config, false).context("database.url")?;
+    let mut warnings = vec![];
+    if conn::migrations_current(&mut db)? {
+        let settings = server::load_settings(config, &mut db)?;
+        let calendar = settings.calendars.current();
+        let horizon = (chrono::Utc::now() + chrono::Duration::days(60)).date_naive();
+        match calendar.known_until() {
+            Some(until) if until >= horizon => {
+                println!("calendar ok: known until {until}");
+            }
+            known => {
+                let year = known.map_or(horizon.year(), |d| d.year() + 1);
+                warnings.push(format!(
+                    "calendar: known until {}, not through {horizon}; deadlines after it are counted Monday to Friday. Load {year} with PUT /api/v1/calendar/{year}",
+                    known.map_or("no year".into(), |d| d.to_string())
+                ));
+            }
+        }
+    } else {
+        warnings.push(
+            "database: migrations pending (closedloop migrate, or start the service with database.migrate_on_start); the calendar is checked once migrated".into(),
+        );
+    }
+    for w in &warnings {
+        println!("warning: {w}");
+    }
+    if strict && !warnings.is_empty() {
+        bail!("{} warning(s), and --strict", warnings.len());
+    }
+    Ok(())
 }
 
 fn seed_now(

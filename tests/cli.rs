@@ -153,6 +153,33 @@ async fn production_refuses_what_is_unsafe(backend: Backend) {
     let demo = closedloop(&db, &["seed", "--demo"], &secret, None);
     assert!(String::from_utf8_lossy(&demo.stderr).contains("not in the production profile"));
 
+    // The database too: migrated, and a calendar that covers the next 60 days.
+    let db = TestDb::new(backend);
+    let fresh = closedloop(&db, &["check"], &[], None);
+    assert!(stdout(&fresh).contains("warning: database: migrations pending"));
+    assert!(
+        !closedloop(&db, &["check", "--strict"], &[], None)
+            .status
+            .success()
+    );
+    stdout(&closedloop(&db, &["migrate"], &[], None));
+    let migrated = stdout(&closedloop(&db, &["check"], &[], None));
+    let covered = migrated.contains("calendar ok: known until");
+    assert!(
+        covered || migrated.contains("warning: calendar: known until 2026-12-31"),
+        "{migrated}"
+    );
+    let strict = closedloop(&db, &["check", "--strict"], &[], None);
+    assert_eq!(strict.status.success(), covered);
+    let unreachable = closedloop(
+        &db,
+        &["check"],
+        &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")],
+        None,
+    );
+    assert!(!unreachable.status.success());
+    assert!(String::from_utf8_lossy(&unreachable.stderr).contains("database.url"));
+
     let bad = closedloop(
         &db,
         &["check"],
