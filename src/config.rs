@@ -51,7 +51,7 @@ pub struct Http {
     pub workers: usize,
     pub body_limit: usize,
     pub idempotency_ttl: Duration,
-    /// How long a client may take to send a request's head.
+    /// How long a client may take to send a request's head, and its body.
     pub request_timeout: Duration,
     /// On SIGTERM or SIGINT, how long in-flight requests may take to finish.
     pub shutdown_timeout: Duration,

@@ -87,6 +87,7 @@ pub fn state(config: &Config, pool: store::Pool) -> anyhow::Result<AppState> {
         settings: load_settings(config, &mut *pool.get()?)?,
         pool,
         body_limit: config.http.body_limit,
+        body_timeout: elapsed(config.http.request_timeout).to_std()?,
         throttle: crate::auth::Throttle::new(
             config.auth.max_failures,
             elapsed(config.auth.lockout).to_std()?,

@@ -15,6 +15,7 @@ on_both_backends!(
     every_answer_has_a_request_id_and_security_headers,
     cors_is_off_unless_configured,
     password_guessing_is_throttled,
+    a_body_that_does_not_arrive_in_time_is_a_408,
     a_stop_signal_ends_the_service_cleanly_and_logs_hold_no_personal_data,
 );
 
@@ -322,4 +323,34 @@ async fn a_stop_signal_ends_the_service_cleanly_and_logs_hold_no_personal_data(b
     ] {
         assert!(!logs.contains(personal), "{personal} in the logs:\n{logs}");
     }
+}
+
+async fn a_body_that_does_not_arrive_in_time_is_a_408(backend: Backend) {
+    use std::io::{Read, Write};
+    let app = TestApp::spawn_with(backend, &[("CLOSEDLOOP__HTTP__REQUEST_TIMEOUT", "1s")]).await;
+    let token = app.operator();
+    let addr = app.base.trim_start_matches("http://").to_string();
+    // The head and a fifth of the body, then nothing.
+    let answer = std::thread::spawn(move || {
+        let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            tcp,
+            "POST /api/v1/tickets HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"channel\": \"hot"
+        )
+        .unwrap();
+        tcp.flush().unwrap();
+        let mut answer = String::new();
+        let _ = tcp.read_to_string(&mut answer);
+        answer
+    });
+    let started = Instant::now();
+    while !answer.is_finished() && started.elapsed() < Duration::from_secs(15) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let answer = answer.join().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
+    assert!(answer.to_lowercase().contains("x-request-id:"), "{answer}");
+    assert_eq!(common::count(&mut app.conn(), "tickets"), 0);
 }

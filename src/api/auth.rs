@@ -57,7 +57,7 @@ pub async fn token(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
-    let bytes = body::read(&req, payload, state.body_limit).await?;
+    let bytes = body::read(&req, payload, &state).await?;
     let credentials: Credentials = crate::domain::from_json(&body::parse(&bytes, None)?)?;
     let username = credentials.username.trim().to_string();
     let address = req

@@ -8,9 +8,33 @@ use actix_web::web;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-/// Reads the whole body, refusing it (413) as soon as it grows past `limit`. Whether it is JSON is
-/// for `parse` to say, once the caller has checked who is asking.
+/// Reads the whole body, refusing it (413) as soon as it grows past the limit, and (408) when it
+/// has not all arrived within the time allowed. Whether it is JSON is for `parse` to say, once the
+/// caller has checked who is asking.
 pub async fn read(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &super::AppState,
+) -> Result<web::Bytes, Problem> {
+    match tokio::time::timeout(
+        state.body_timeout,
+        read_within(req, payload, state.body_limit),
+    )
+    .await
+    {
+        Ok(read) => read,
+        Err(_) => Err(Problem::new(
+            actix_web::http::StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request body did not arrive within {} s",
+                state.body_timeout.as_secs()
+            ),
+        )),
+    }
+}
+
+async fn read_within(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,

@@ -69,7 +69,7 @@ pub async fn put(
     payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
     let year = parse_year(&path)?;
-    let bytes = body::read(&req, payload, state.body_limit).await?;
+    let bytes = body::read(&req, payload, &state).await?;
     if who.0.role() != Some(Role::Admin) {
         return Err(DomainError::Forbidden("only admins load the calendar".into()).into());
     }

@@ -25,6 +25,8 @@ pub struct AppState {
     pub tokens: Tokens,
     pub settings: Settings,
     pub body_limit: usize,
+    /// How long a request body may take to arrive.
+    pub body_timeout: std::time::Duration,
     /// Failed sign-ins, to slow down password guessing.
     pub throttle: crate::auth::Throttle,
 }

@@ -21,7 +21,7 @@ pub async fn create(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
-    let bytes = body::read(&req, payload, state.body_limit).await?;
+    let bytes = body::read(&req, payload, &state).await?;
     // Who may create comes before what is wrong with the request.
     lifecycle::may_create(&who.0)?;
     let key = body::idempotency_key(&req)?;
@@ -91,7 +91,7 @@ pub async fn act(
         )
     })?;
     let if_match = body::if_match(&req);
-    let bytes = body::read(&req, payload, state.body_limit).await?;
+    let bytes = body::read(&req, payload, &state).await?;
     let actor = who.0;
     let input = match body::parse(&bytes, Some(json!({}))) {
         Ok(input) => input,
