@@ -191,7 +191,9 @@ mod tests {
 
 /// Failed sign-ins counted per username and per client address: past `max` failures within
 /// `window` the next tries are refused (429) until the window since the first failure ends.
-/// Counts are per process; with several instances, each counts its own.
+/// A try counts as failed from the moment it starts (and is taken back if it succeeds), so that
+/// many guesses sent at once cannot slip past the count. Counts are per process; with several
+/// instances, each counts its own.
 pub struct Throttle {
     failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
     max: u32,
@@ -201,6 +203,8 @@ pub struct Throttle {
 impl Throttle {
     /// A client address may fail this many times more than one username.
     const PER_ADDRESS: u32 = 4;
+    /// Keys kept at most; past it the oldest are forgotten first.
+    const MAX_KEYS: usize = 100_000;
 
     pub fn new(max: u32, window: std::time::Duration) -> Self {
         Throttle {
@@ -210,45 +214,62 @@ impl Throttle {
         }
     }
 
+    fn user_key(username: &str) -> String {
+        // No real name is this long; a long one still counts, under its first characters.
+        let name: String = username.chars().take(64).collect();
+        format!("user:{}", name.to_lowercase())
+    }
+
     fn keys(username: &str, address: &str) -> [(String, u32); 2] {
         [
-            (format!("user:{}", username.to_lowercase()), 1),
+            (Self::user_key(username), 1),
             (format!("addr:{address}"), Self::PER_ADDRESS),
         ]
     }
 
-    /// How long the caller must wait, if it must.
-    pub fn wait(&self, username: &str, address: &str) -> Option<std::time::Duration> {
+    /// Starts a try: `Err(wait)` when the caller must wait that long first; else the try is
+    /// counted as a failure until `succeeded` takes it back.
+    pub fn begin(&self, username: &str, address: &str) -> Result<(), std::time::Duration> {
         let now = std::time::Instant::now();
-        let failures = self.failures.lock().expect("throttle lock");
-        Self::keys(username, address)
+        let mut failures = self.failures.lock().expect("throttle lock");
+        let keys = Self::keys(username, address);
+        let wait = keys
             .iter()
             .filter_map(|(key, factor)| {
                 let (count, since) = failures.get(key)?;
                 let ends = *since + self.window;
                 (*count >= self.max * factor && ends > now).then(|| ends - now)
             })
-            .max()
-    }
-
-    pub fn failed(&self, username: &str, address: &str) {
-        let now = std::time::Instant::now();
-        let mut failures = self.failures.lock().expect("throttle lock");
-        if failures.len() > 100_000 {
-            failures.retain(|_, (_, since)| now.duration_since(*since) < self.window);
+            .max();
+        if let Some(wait) = wait {
+            return Err(wait);
         }
-        for (key, _) in Self::keys(username, address) {
+        if failures.len() >= Self::MAX_KEYS {
+            failures.retain(|_, (_, since)| now.duration_since(*since) < self.window);
+            if failures.len() >= Self::MAX_KEYS {
+                let mut ages: Vec<_> = failures.values().map(|(_, since)| *since).collect();
+                ages.sort();
+                let cut = ages[ages.len() / 4];
+                failures.retain(|_, (_, since)| *since > cut);
+            }
+        }
+        for (key, _) in keys {
             let entry = failures.entry(key).or_insert((0, now));
             if now.duration_since(entry.1) >= self.window {
                 *entry = (0, now);
             }
             entry.0 += 1;
         }
+        Ok(())
     }
 
-    pub fn succeeded(&self, username: &str) {
-        let key = format!("user:{}", username.to_lowercase());
-        self.failures.lock().expect("throttle lock").remove(&key);
+    /// The try went through: the name starts afresh, and the address's count is taken back.
+    pub fn succeeded(&self, username: &str, address: &str) {
+        let mut failures = self.failures.lock().expect("throttle lock");
+        failures.remove(&Self::user_key(username));
+        if let Some(entry) = failures.get_mut(&format!("addr:{address}")) {
+            entry.0 = entry.0.saturating_sub(1);
+        }
     }
 }
 
@@ -259,31 +280,55 @@ mod throttle_tests {
 
     #[test]
     fn a_name_is_locked_after_max_failures_and_freed_by_time_or_success() {
-        let t = Throttle::new(3, Duration::from_millis(200));
+        let t = Throttle::new(3, Duration::from_millis(300));
         for _ in 0..3 {
-            assert_eq!(t.wait("zhang", "10.0.0.1"), None);
-            t.failed("zhang", "10.0.0.1");
+            assert_eq!(t.begin("zhang", "10.0.0.1"), Ok(()));
         }
         assert!(
-            t.wait("zhang", "10.0.0.2").is_some(),
+            t.begin("zhang", "10.0.0.2").is_err(),
             "the name, from anywhere"
         );
-        assert!(t.wait("ZHANG", "10.0.0.2").is_some());
-        assert_eq!(t.wait("li", "10.0.0.1"), None, "others from that address");
-        std::thread::sleep(Duration::from_millis(250));
-        assert_eq!(t.wait("zhang", "10.0.0.1"), None, "the window ended");
-        t.failed("zhang", "10.0.0.1");
-        t.succeeded("zhang");
-        assert_eq!(t.wait("zhang", "10.0.0.1"), None);
+        assert!(t.begin("ZHANG", "10.0.0.2").is_err());
+        assert_eq!(
+            t.begin("li", "10.0.0.1"),
+            Ok(()),
+            "others from that address"
+        );
+        t.succeeded("li", "10.0.0.1");
+        std::thread::sleep(Duration::from_millis(350));
+        assert_eq!(t.begin("zhang", "10.0.0.1"), Ok(()), "the window ended");
+        t.succeeded("zhang", "10.0.0.1");
+        for _ in 0..3 {
+            assert_eq!(
+                t.begin("zhang", "10.0.0.1"),
+                Ok(()),
+                "a success starts afresh"
+            );
+        }
+    }
+
+    #[test]
+    fn tries_at_once_are_counted_before_they_are_checked() {
+        let t = std::sync::Arc::new(Throttle::new(5, Duration::from_secs(60)));
+        let admitted: usize = (0..50)
+            .map(|_| {
+                let t = t.clone();
+                std::thread::spawn(move || t.begin("wang", "10.0.0.3").is_ok())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| usize::from(h.join().unwrap()))
+            .sum();
+        assert_eq!(admitted, 5);
     }
 
     #[test]
     fn an_address_trying_many_names_is_locked_too() {
         let t = Throttle::new(2, Duration::from_secs(60));
         for i in 0..8 {
-            t.failed(&format!("user{i}"), "10.0.0.9");
+            assert_eq!(t.begin(&format!("user{i}"), "10.0.0.9"), Ok(()));
         }
-        assert!(t.wait("someone-else", "10.0.0.9").is_some());
-        assert_eq!(t.wait("someone-else", "10.0.0.10"), None);
+        assert!(t.begin("someone-else", "10.0.0.9").is_err());
+        assert_eq!(t.begin("someone-else", "10.0.0.10"), Ok(()));
     }
 }

@@ -75,6 +75,8 @@ pub struct Database {
     pub pool_size: u32,
     pub pool_timeout: Duration,
     pub busy_timeout: Duration,
+    /// PostgreSQL: the longest a statement may run before it is cancelled.
+    pub statement_timeout: Duration,
     pub migrate_on_start: bool,
 }
 
@@ -85,6 +87,7 @@ impl fmt::Debug for Database {
             .field("pool_size", &self.pool_size)
             .field("pool_timeout", &self.pool_timeout)
             .field("busy_timeout", &self.busy_timeout)
+            .field("statement_timeout", &self.statement_timeout)
             .field("migrate_on_start", &self.migrate_on_start)
             .finish()
     }
@@ -274,6 +277,10 @@ impl Config {
             ("http.shutdown_timeout", self.http.shutdown_timeout),
             ("database.pool_timeout", self.database.pool_timeout),
             ("database.busy_timeout", self.database.busy_timeout),
+            (
+                "database.statement_timeout",
+                self.database.statement_timeout,
+            ),
             ("auth.token_ttl", self.auth.token_ttl),
             ("auth.lockout", self.auth.lockout),
             ("scheduler.tick", self.scheduler.tick),

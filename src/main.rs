@@ -10,7 +10,7 @@ use closedloop::jobs::mailer::Mailer;
 use closedloop::jobs::scheduler::Scheduler;
 use closedloop::store::{DbConn, conn, users};
 use closedloop::{seed, server};
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 
@@ -302,27 +302,68 @@ fn mailer(
     )))
 }
 
+/// The background loops of this process, stopped together within the shutdown bound.
+struct Background {
+    scheduler: Option<Scheduler>,
+    mailer: Option<Mailer>,
+}
+
+impl Background {
+    fn signal(&mut self) {
+        if let Some(s) = &self.scheduler {
+            s.signal();
+        }
+        if let Some(m) = &mut self.mailer {
+            m.signal();
+        }
+    }
+
+    /// Waits for both until `deadline`, saying so when one had to be left.
+    fn join_until(self, deadline: std::time::Instant) {
+        if let Some(s) = self.scheduler
+            && !s.join_until(deadline)
+        {
+            tracing::warn!("the scheduler did not finish in time; its transaction rolls back");
+        }
+        if let Some(m) = self.mailer
+            && !m.join_until(deadline)
+        {
+            tracing::warn!(
+                "the mailer did not finish in time; mail in flight goes again after its lease"
+            );
+        }
+    }
+}
+
+/// SIGINT or SIGTERM.
+async fn stop_signal() -> std::io::Result<()> {
+    use actix_web::rt::signal::{ctrl_c, unix};
+    let mut term = unix::signal(unix::SignalKind::terminate())?;
+    futures_util::future::select(Box::pin(ctrl_c()), Box::pin(term.recv())).await;
+    Ok(())
+}
+
+fn shutdown_bound(config: &Config) -> std::time::Duration {
+    server::elapsed(config.http.shutdown_timeout)
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(20))
+}
+
 fn worker(config: &Config) -> anyhow::Result<()> {
     let pool = server::pool(config)?;
     let state = server::state(config, pool)?;
-    let mailer = mailer(config, &state, true)?;
-    let scheduler = scheduler(config, &state, true);
-    if scheduler.is_none() && mailer.is_none() {
+    let mut background = Background {
+        mailer: mailer(config, &state, true)?,
+        scheduler: scheduler(config, &state, true),
+    };
+    if background.scheduler.is_none() && background.mailer.is_none() {
         bail!("scheduler.enabled and mail.enabled are false: this worker would have nothing to do");
     }
     tracing::info!("closedloop worker running; stop it with Ctrl-C or SIGTERM");
-    actix_web::rt::System::new().block_on(async {
-        use actix_web::rt::signal::{ctrl_c, unix};
-        let mut term = unix::signal(unix::SignalKind::terminate())?;
-        futures_util::future::select(Box::pin(ctrl_c()), Box::pin(term.recv())).await;
-        anyhow::Ok(())
-    })?;
-    if let Some(s) = scheduler {
-        s.stop();
-    }
-    if let Some(m) = mailer {
-        m.stop();
-    }
+    actix_web::rt::System::new().block_on(stop_signal())?;
+    tracing::info!("stopping: the scheduler and mailer finish their transaction");
+    background.signal();
+    background.join_until(std::time::Instant::now() + shutdown_bound(config));
     Ok(())
 }
 
@@ -347,7 +388,10 @@ fn serve(
     tracing::info!(addr = %listener.local_addr()?, "closedloop listening");
     if demo {
         let now = chrono::Utc::now().timestamp();
-        println!(
+        let mut out = std::io::stdout().lock();
+        // A closed stdout (the output piped into something that ended) must not stop the service.
+        let _ = writeln!(
+            out,
             "Demo tokens (valid {}; passwords are \"{}\"):",
             config.auth.token_ttl,
             seed::DEMO_PASSWORD
@@ -357,26 +401,43 @@ fn serve(
             ("supervisor", Role::Supervisor, None),
             ("shijian", Role::Department, Some("shijian")),
         ] {
-            println!(
+            let _ = writeln!(
+                out,
                 "  export {}_TOKEN={}",
                 user.to_uppercase(),
                 state.tokens.issue(user, role, department, now, None)
             );
         }
+        let _ = out.flush();
     }
-    let mail = mailer(config, &state, with_mailer)?;
-    let background = scheduler(config, &state, with_scheduler);
+    let mut background = Background {
+        mailer: mailer(config, &state, with_mailer)?,
+        scheduler: scheduler(config, &state, with_scheduler),
+    };
     let http = config.http.clone();
-    actix_web::rt::System::new().block_on(async move {
+    let bound = shutdown_bound(config);
+    // SIGINT and SIGTERM both stop gracefully: no new connections, in-flight requests finish
+    // (for at most http.shutdown_timeout), the scheduler and mailer finish their transaction.
+    let deadline = actix_web::rt::System::new().block_on(async {
         actix_web::rt::spawn(server::housekeeping(state.clone()));
-        server::run(state, listener, &http)?.await
+        let server = server::run(state, listener, &http)?;
+        let handle = server.handle();
+        let mut running = actix_web::rt::spawn(server);
+        tokio::select! {
+            ended = &mut running => {
+                ended??;
+                anyhow::bail!("the HTTP server stopped by itself");
+            }
+            signal = stop_signal() => signal?,
+        }
+        let deadline = std::time::Instant::now() + bound;
+        tracing::info!("stopping: in-flight requests and background work finish");
+        background.signal();
+        handle.stop(true).await;
+        let _ = running.await;
+        anyhow::Ok(deadline)
     })?;
-    // The HTTP server has stopped (SIGINT/SIGTERM); the scheduler finishes its transaction.
-    if let Some(s) = background {
-        s.stop();
-    }
-    if let Some(m) = mail {
-        m.stop();
-    }
+    background.join_until(deadline);
+    tracing::info!("stopped");
     Ok(())
 }

@@ -45,6 +45,7 @@ pub fn pool(config: &Config) -> anyhow::Result<store::Pool> {
         db.pool_size,
         elapsed(db.pool_timeout).to_std()?,
         elapsed(db.busy_timeout).to_std()?,
+        elapsed(db.statement_timeout).to_std()?,
     )
     .with_context(|| format!("opening {}", crate::config::redact_url(&db.url)))?;
     if db.migrate_on_start {
@@ -68,7 +69,8 @@ pub fn load_settings(config: &Config, conn: &mut store::DbConn) -> anyhow::Resul
 pub fn connect(config: &Config, migrate: bool) -> anyhow::Result<store::DbConn> {
     use diesel::r2d2::ManageConnection;
     let db = &config.database;
-    let manager = conn::Manager::new(&db.url, elapsed(db.busy_timeout).to_std()?);
+    let manager = conn::Manager::new(&db.url, elapsed(db.busy_timeout).to_std()?)
+        .statement_timeout(elapsed(db.statement_timeout).to_std()?);
     let mut connection = manager
         .connect()
         .with_context(|| format!("opening {}", crate::config::redact_url(&db.url)))?;
@@ -88,6 +90,7 @@ pub fn state(config: &Config, pool: store::Pool) -> anyhow::Result<AppState> {
         pool,
         body_limit: config.http.body_limit,
         body_timeout: elapsed(config.http.request_timeout).to_std()?,
+        gauges_read_at: Default::default(),
         throttle: crate::auth::Throttle::new(
             config.auth.max_failures,
             elapsed(config.auth.lockout).to_std()?,
@@ -136,6 +139,8 @@ pub fn run(
     .workers(workers)
     .client_request_timeout(std_time(http.request_timeout))
     .shutdown_timeout(std_time(http.shutdown_timeout).as_secs().max(1))
+    // The caller decides when to stop (both SIGINT and SIGTERM gracefully).
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)

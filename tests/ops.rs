@@ -6,7 +6,7 @@ mod common;
 use closedloop::domain::ticket::Role;
 use common::{Backend, TestApp, TestDb};
 use serde_json::json;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -286,15 +286,41 @@ async fn a_stop_signal_ends_the_service_cleanly_and_logs_hold_no_personal_data(b
         .unwrap();
     assert_eq!(res.status().as_u16(), 201);
 
+    // A request in flight when the signal comes: its body is half sent.
+    let body = common::complaint().to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    write!(
+        tcp,
+        "POST /api/v1/tickets HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first}",
+        body.len()
+    )
+    .unwrap();
+    tcp.flush().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // SIGTERM on one backend, SIGINT (Ctrl-C) on the other: both stop gracefully.
+    let signal = match backend {
+        Backend::Sqlite => "-TERM",
+        Backend::Postgres => "-INT",
+    };
     let stopped_at = Instant::now();
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
-            .args(["-TERM", &pid])
+            .args([signal, &pid])
             .status()
             .unwrap()
             .success()
     );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // New connections are refused while the request in flight is finished.
+    assert!(client.get(format!("{base}/healthz")).send().await.is_err());
+    tcp.write_all(rest.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = tcp.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
     let status = child.wait().unwrap();
     let logs = logs.join().unwrap();
     assert!(status.success(), "exit: {status:?}\n{logs}");
@@ -326,7 +352,6 @@ async fn a_stop_signal_ends_the_service_cleanly_and_logs_hold_no_personal_data(b
 }
 
 async fn a_body_that_does_not_arrive_in_time_is_a_408(backend: Backend) {
-    use std::io::{Read, Write};
     let app = TestApp::spawn_with(backend, &[("CLOSEDLOOP__HTTP__REQUEST_TIMEOUT", "1s")]).await;
     let token = app.operator();
     let addr = app.base.trim_start_matches("http://").to_string();

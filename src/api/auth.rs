@@ -64,7 +64,7 @@ pub async fn token(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    if let Some(wait) = state.throttle.wait(&username, &address) {
+    if let Err(wait) = state.throttle.begin(&username, &address) {
         let seconds = wait.as_secs().clamp(1, u32::MAX.into()) as u32;
         return Err(Problem {
             retry_after: Some(seconds),
@@ -84,19 +84,20 @@ pub async fn token(
     // unknown user too, so that timing does not tell which names exist.
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let password = credentials.password;
+    // Each check takes its time and memory on purpose: as many at once as there are cores.
+    let _turn = hashing_turn().await;
     let ok = web::block(move || auth::verify_password(hash.as_deref(), &password))
         .await
         .map_err(|_| Problem::internal())?;
     let user = user.filter(|_| ok);
     let Some(user) = user else {
-        state.throttle.failed(&username, &address);
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "wrong username or password",
         ));
     };
-    state.throttle.succeeded(&username);
+    state.throttle.succeeded(&username, &address);
     let role: Role = user.role.parse().map_err(|_| Problem::internal())?;
     let now = chrono::Utc::now().timestamp();
     let token = state.tokens.issue(
@@ -113,4 +114,16 @@ pub async fn token(
             "token_type": "Bearer",
             "expires_in": state.tokens.ttl_seconds(),
         })))
+}
+
+/// A turn at password hashing, one per core at a time.
+async fn hashing_turn() -> tokio::sync::SemaphorePermit<'static> {
+    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    TURNS
+        .get_or_init(|| {
+            tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from))
+        })
+        .acquire()
+        .await
+        .expect("the semaphore is never closed")
 }

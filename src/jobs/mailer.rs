@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 const LEASE: &str = "mailer";
 
 pub struct Mailer {
-    stop: oneshot::Sender<()>,
+    stop: Option<oneshot::Sender<()>>,
     thread: JoinHandle<()>,
 }
 
@@ -36,13 +36,29 @@ impl Mailer {
                 runtime.block_on(run(pool, settings, postman, tick, sqlite, stopped));
             })
             .expect("a thread for the mailer");
-        Mailer { stop, thread }
+        Mailer {
+            stop: Some(stop),
+            thread,
+        }
     }
 
-    /// Asks the loop to stop after the sends in flight are recorded, and waits for it.
-    pub fn stop(self) {
-        let _ = self.stop.send(());
+    /// Asks the loop to stop once the sends in flight are recorded.
+    pub fn signal(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Asks the loop to stop once the sends in flight are recorded, and waits for it.
+    pub fn stop(mut self) {
+        self.signal();
         let _ = self.thread.join();
+    }
+
+    /// Waits for the loop to end, until `deadline`; whether it ended. A send still in flight
+    /// then keeps its lease and goes again later under the same Message-ID.
+    pub fn join_until(self, deadline: std::time::Instant) -> bool {
+        super::join_until(self.thread, deadline)
     }
 }
 

@@ -2,3 +2,15 @@
 
 pub mod mailer;
 pub mod scheduler;
+
+/// Waits for `thread` until `deadline`; whether it ended (it is left to the process's exit if not).
+fn join_until(thread: std::thread::JoinHandle<()>, deadline: std::time::Instant) -> bool {
+    while !thread.is_finished() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = thread.join();
+    true
+}

@@ -29,10 +29,20 @@ impl Scheduler {
         Scheduler { stop, thread }
     }
 
+    /// Asks the loop to stop after its current transaction.
+    pub fn signal(&self) {
+        let _ = self.stop.send(());
+    }
+
     /// Asks the loop to stop after its current transaction, and waits for it.
     pub fn stop(self) {
-        let _ = self.stop.send(());
+        self.signal();
         let _ = self.thread.join();
+    }
+
+    /// Waits for the loop to end, until `deadline`; whether it ended.
+    pub fn join_until(self, deadline: std::time::Instant) -> bool {
+        super::join_until(self.thread, deadline)
     }
 }
 

@@ -29,6 +29,28 @@ const MIGRATION_LOCK: i64 = 0x636c_6f73_6564; // "closed"
 pub struct Manager {
     url: String,
     busy_timeout: Duration,
+    statement_timeout: Duration,
+}
+
+/// A PostgreSQL URL with the libpq settings that make a database which stops answering (a hung
+/// server, a cut network) an error within seconds rather than a request that hangs: a connect
+/// timeout, TCP keepalives and a TCP user timeout. Those the URL sets itself are left alone.
+pub fn postgres_url(url: &str) -> String {
+    let mut out = url.to_string();
+    for (key, value) in [
+        ("connect_timeout", "3"),
+        ("keepalives", "1"),
+        ("keepalives_idle", "10"),
+        ("keepalives_interval", "3"),
+        ("keepalives_count", "3"),
+        ("tcp_user_timeout", "10000"),
+    ] {
+        if !out.contains(&format!("{key}=")) {
+            out.push(if out.contains('?') { '&' } else { '?' });
+            out.push_str(&format!("{key}={value}"));
+        }
+    }
+    out
 }
 
 impl Manager {
@@ -36,7 +58,14 @@ impl Manager {
         Self {
             url: url.to_string(),
             busy_timeout,
+            statement_timeout: Duration::from_secs(60),
         }
+    }
+
+    /// PostgreSQL: the longest a statement may run.
+    pub fn statement_timeout(mut self, limit: Duration) -> Self {
+        self.statement_timeout = limit;
+        self
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -72,7 +101,14 @@ impl r2d2::ManageConnection for Manager {
             .map_err(r2d2::Error::QueryError)?;
             Ok(DbConn::Sqlite(conn))
         } else {
-            Ok(DbConn::Postgres(PgConnection::establish(&self.url)?))
+            let mut conn = PgConnection::establish(&postgres_url(&self.url))?;
+            // A query the database cannot finish in time is given up, not waited on forever.
+            conn.batch_execute(&format!(
+                "SET statement_timeout = {}",
+                self.statement_timeout.as_millis()
+            ))
+            .map_err(r2d2::Error::QueryError)?;
+            Ok(DbConn::Postgres(conn))
         }
     }
 
@@ -91,8 +127,9 @@ pub fn pool(
     size: u32,
     timeout: Duration,
     busy_timeout: Duration,
+    statement_timeout: Duration,
 ) -> Result<Pool, StoreError> {
-    let manager = Manager::new(url, busy_timeout);
+    let manager = Manager::new(url, busy_timeout).statement_timeout(statement_timeout);
     r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(if manager.is_sqlite() { 1 } else { size.min(2) }))
