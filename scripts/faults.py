@@ -10,6 +10,7 @@
 
 Prints what it measured; exits non-zero on the first broken promise.
 """
+import atexit
 import json
 import os
 import shutil
@@ -37,6 +38,19 @@ COMPLAINT = {
     "subject": "食品经营许可证变更办理超时",
     "description": "企业于上月提交申请，至今未收到受理结果。",
 }
+
+
+# What this script started, to be stopped however it ends.
+RUNNING = []
+
+
+@atexit.register
+def clean_up():
+    for thing in reversed(RUNNING):
+        try:
+            thing.remove() if isinstance(thing, PrivateCluster) else os.killpg(thing.pid, signal.SIGKILL)
+        except (ProcessLookupError, OSError):
+            pass
 
 
 def fail(message):
@@ -109,7 +123,10 @@ class Service:
 
     def start(self):
         log = open(os.path.join(self.workdir, "service.log"), "ab")
-        self.proc = subprocess.Popen([BINARY, "serve"], env=self.env, stdout=log, stderr=log)
+        self.proc = subprocess.Popen(
+            [BINARY, "serve"], env=self.env, stdout=log, stderr=log, start_new_session=True
+        )
+        RUNNING.append(self.proc)
         for _ in range(200):
             if request("GET", f"{self.base}/healthz", timeout=1)[0] == 200:
                 return
@@ -133,7 +150,7 @@ class Service:
             fail(f"the service exited {code} on SIGTERM")
 
 
-def creators(base, token, stop, acked, errors, threads=8):
+def creators(base, token, stop, acked, unanswered, errors, threads=8):
     def run():
         while not stop.is_set():
             key = str(uuid.uuid4())
@@ -141,8 +158,10 @@ def creators(base, token, stop, acked, errors, threads=8):
                 "POST", f"{base}/api/v1/tickets", token, COMPLAINT, {"Idempotency-Key": key}, timeout=5
             )
             if status == 201:
-                acked.append((body["id"], body["number"]))
-            elif status not in (0, 503):
+                acked.append((body["id"], body["number"], key))
+            elif status == 0:
+                unanswered.append(key)
+            elif status != 503:
                 errors.append((status, body))
 
     workers = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
@@ -158,8 +177,8 @@ def kill_during_creation(name, url):
     service.cli("seed", "--demo")
     token = service.cli("token", "--username", "operator")
     service.start()
-    stop, acked, errors = threading.Event(), [], []
-    workers = creators(service.base, token, stop, acked, errors)
+    stop, acked, unanswered, errors = threading.Event(), [], [], []
+    workers = creators(service.base, token, stop, acked, unanswered, errors)
     time.sleep(3)
     service.kill()
     stop.set()
@@ -170,14 +189,33 @@ def kill_during_creation(name, url):
     if not acked:
         fail(f"{name}: nothing was acknowledged before the kill")
     service.start()
-    missing = [i for i, _ in acked if request("GET", f"{service.base}/api/v1/tickets/{i}", token)[0] != 200]
-    numbers = [n for _, n in acked]
+    missing = [i for i, _, _ in acked if request("GET", f"{service.base}/api/v1/tickets/{i}", token)[0] != 200]
+    numbers = [n for _, n, _ in acked]
+    # A client that got no answer retries with its Idempotency-Key: one ticket per key, whether
+    # or not the first try had been written; an acknowledged key gives back its ticket.
+    def replay(key):
+        status, body, _ = request(
+            "POST", f"{service.base}/api/v1/tickets", token, COMPLAINT, {"Idempotency-Key": key}
+        )
+        return status, (body or {}).get("id")
+
+    for key in unanswered:
+        first, second = replay(key), replay(key)
+        if first[0] != 201 or first != second:
+            fail(f"{name}: a retried key gave {first} then {second}")
+    for ticket, _, key in acked[:20]:
+        if replay(key) != (201, ticket):
+            fail(f"{name}: an acknowledged key, retried, did not give back its ticket")
     service.stop()
     if missing:
         fail(f"{name}: {len(missing)} of {len(acked)} acknowledged tickets are gone after kill -9: {missing[:5]}")
     if len(set(numbers)) != len(numbers):
         fail(f"{name}: acknowledged tickets share numbers")
-    print(f"kill -9 during creation ({name}): {len(acked)} tickets acknowledged, all {len(acked)} there after restart", flush=True)
+    print(
+        f"kill -9 during creation ({name}): {len(acked)} tickets acknowledged, all there after restart; "
+        f"{len(unanswered)} unanswered tries retried with their Idempotency-Key, one ticket each",
+        flush=True,
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -202,6 +240,7 @@ class PrivateCluster:
         self.as_postgres = os.geteuid() == 0
         if self.as_postgres:
             shutil.chown(self.dir, "postgres", "postgres")
+        RUNNING.append(self)
         self.run("initdb", "-D", f"{self.dir}/data", "-A", "trust", "-U", "postgres", "--no-sync")
 
     def run(self, tool, *args):
@@ -223,8 +262,9 @@ class PrivateCluster:
         return f"postgres://postgres@127.0.0.1:{self.port}/{db}"
 
     def remove(self):
-        subprocess.run([f"{self.bin}/pg_ctl", "-D", f"{self.dir}/data", "-m", "immediate", "stop"],
-                       capture_output=True, user="postgres" if self.as_postgres else None)
+        if os.path.exists(f"{self.dir}/data/postmaster.pid"):
+            subprocess.run([f"{self.bin}/pg_ctl", "-D", f"{self.dir}/data", "-m", "immediate", "stop"],
+                           capture_output=True, user="postgres" if self.as_postgres else None)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -246,11 +286,13 @@ def postgres_restart_under_load():
         i = 0
         while not stop.is_set():
             i += 1
+            # A request counts in the phase it was sent in.
+            sent_in = phase["now"]
             if i % 2:
                 status, body, took = request("GET", f"{service.base}/api/v1/tickets?limit=5", token, timeout=10)
             else:
                 status, body, took = request("POST", f"{service.base}/api/v1/tickets", token, COMPLAINT, timeout=10)
-            log.append((phase["now"], status, took, body))
+            log.append((sent_in, status, took, body))
             time.sleep(0.02)
 
     workers = [threading.Thread(target=load, daemon=True) for _ in range(4)]
@@ -262,15 +304,19 @@ def postgres_restart_under_load():
     time.sleep(4)
     phase["now"] = "restarting"
     cluster.start()
-    # The pool finds the database again by itself: give it a few seconds, then watch.
-    time.sleep(4)
+    # The pool finds the database again by itself: wait for the first success, then watch.
+    back = time.monotonic() + 20
+    while time.monotonic() < back and request("GET", f"{service.base}/api/v1/tickets?limit=1", token)[0] != 200:
+        time.sleep(0.2)
+    time.sleep(1)
     phase["now"] = "after"
     time.sleep(3)
     stop.set()
     for w in workers:
         w.join()
     alive = service.proc.poll() is None
-    service.stop()
+    if alive:
+        service.stop()
     cluster.remove()
     shutil.rmtree(work, ignore_errors=True)
 
@@ -340,7 +386,10 @@ def main():
     which = sys.argv[1:] or ["kill", "restart", "fuzz"]
     if "kill" in which:
         work = tempfile.mkdtemp(prefix="closedloop-faults-sqlite-")
-        kill_during_creation("SQLite", f"sqlite://{work}/closedloop.db")
+        try:
+            kill_during_creation("SQLite", f"sqlite://{work}/closedloop.db")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
         url, name = postgres_database(ADMIN_PG)
         try:
             kill_during_creation("PostgreSQL", url)

@@ -87,7 +87,8 @@ pub struct Problem {
     status: u16,
     detail: String,
     /// Stable: malformed_json, unauthorized, forbidden, not_found, invalid_state, stale_version,
-    /// payload_too_large, validation_failed, idempotency_key_reused, too_many_attempts, unavailable.
+    /// payload_too_large, request_timeout, validation_failed, idempotency_key_reused, too_many_attempts,
+    /// unavailable.
     code: String,
     /// For invalid input: every field that is wrong.
     errors: Option<Vec<FieldProblem>>,
@@ -421,6 +422,7 @@ const PROBLEM: &str = "application/problem+json";
         (status = 200, description = "签发令牌", body = TokenAnswer),
         (status = 400, description = "not JSON", body = Problem, content_type = PROBLEM),
         (status = 401, description = "wrong username or password", body = Problem, content_type = PROBLEM),
+        (status = 408, description = "the body did not arrive in time", body = Problem, content_type = PROBLEM),
         (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM),
         (status = 422, description = "missing or wrong fields", body = Problem, content_type = PROBLEM),
         (status = 429, description = "too many failed sign-ins; see Retry-After", body = Problem, content_type = PROBLEM),
@@ -437,6 +439,7 @@ fn token() {}
         (status = 400, description = "not JSON", body = Problem, content_type = PROBLEM),
         (status = 401, description = "no or bad token", body = Problem, content_type = PROBLEM),
         (status = 403, description = "not an operator", body = Problem, content_type = PROBLEM),
+        (status = 408, description = "the body did not arrive in time", body = Problem, content_type = PROBLEM),
         (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM),
         (status = 422, description = "invalid fields, or the key reused with another body", body = Problem, content_type = PROBLEM),
         (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
@@ -491,6 +494,7 @@ fn get_ticket() {}
         (status = 404, description = "no such case or action", body = Problem, content_type = PROBLEM),
         (status = 409, description = "not in this state", body = Problem, content_type = PROBLEM),
         (status = 412, description = "stale If-Match", body = Problem, content_type = PROBLEM),
+        (status = 408, description = "the body did not arrive in time", body = Problem, content_type = PROBLEM),
         (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM),
         (status = 422, description = "invalid fields", body = Problem, content_type = PROBLEM),
         (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
@@ -554,6 +558,7 @@ fn calendar_get() {}
         (status = 401, description = "no or bad token", body = Problem, content_type = PROBLEM),
         (status = 403, description = "not an admin", body = Problem, content_type = PROBLEM),
         (status = 404, description = "not a year", body = Problem, content_type = PROBLEM),
+        (status = 408, description = "the body did not arrive in time", body = Problem, content_type = PROBLEM),
         (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM),
         (status = 422, description = "bad dates", body = Problem, content_type = PROBLEM),
         (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
