@@ -111,7 +111,12 @@ async fn every_answer_has_a_request_id_and_security_headers(backend: Backend) {
         forged.header("x-request-id"),
         Some("<script>alert(1)</script>")
     );
-    for r in [&given, &made, &forged] {
+    // A method a path does not take is a problem too, not an empty answer.
+    let wrong_method = app
+        .send("DELETE", "/api/v1/tickets", Some(&token), &[], None)
+        .await;
+    wrong_method.problem(404, "not_found");
+    for r in [&given, &made, &forged, &wrong_method] {
         assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(r.header("x-frame-options"), Some("DENY"));
         assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
