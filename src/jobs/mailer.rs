@@ -120,8 +120,7 @@ async fn run(
             }
             Err(e) => {
                 failures += 1;
-                let backoff =
-                    (tick * 2u32.saturating_pow(failures.min(5))).min(Duration::from_secs(30));
+                let backoff = super::backoff(tick, failures);
                 tracing::warn!(error = %e, retry_in = ?backoff, "mail round failed");
                 backoff
             }

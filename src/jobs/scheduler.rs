@@ -86,9 +86,7 @@ fn run(pool: Pool, settings: Settings, tick: Duration, sqlite: bool, stopped: mp
             }
             Err(e) => {
                 failures += 1;
-                // Back off while the database is away; it picks up where it left when it returns.
-                let backoff =
-                    (tick * 2u32.saturating_pow(failures.min(5))).min(Duration::from_secs(30));
+                let backoff = super::backoff(tick, failures);
                 tracing::warn!(error = %e, retry_in = ?backoff, "scheduler round failed");
                 backoff
             }

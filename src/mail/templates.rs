@@ -4,21 +4,6 @@
 use minijinja::{Environment, UndefinedBehavior};
 use std::path::Path;
 
-/// The notifications there are templates for.
-pub const NAMES: [&str; 11] = [
-    "dispatch",
-    "co_dispatch",
-    "returned",
-    "supervised",
-    "coordination",
-    "extension_requested",
-    "extension_decided",
-    "replied",
-    "warning",
-    "escalation",
-    "digest",
-];
-
 const PARTS: [&str; 3] = ["subject.txt", "body.txt", "body.html"];
 
 macro_rules! file {
@@ -30,9 +15,13 @@ macro_rules! file {
     };
 }
 
-macro_rules! per_name {
+/// The notifications there are templates for (`NAMES`), and every file built in (`BUILT_IN`).
+macro_rules! templates {
     ($($name:literal),* $(,)?) => {
-        &[
+        /// The notifications there are templates for.
+        pub const NAMES: &[&str] = &[$($name),*];
+
+        const BUILT_IN: &[(&str, &str)] = &[
             file!("base.txt"),
             file!("base.html"),
             file!("_case.txt"),
@@ -42,11 +31,11 @@ macro_rules! per_name {
                 file!(concat!($name, "/body.txt")),
                 file!(concat!($name, "/body.html")),
             )*
-        ]
+        ];
     };
 }
 
-const BUILT_IN: &[(&str, &str)] = per_name!(
+templates!(
     "dispatch",
     "co_dispatch",
     "returned",
