@@ -152,7 +152,7 @@ fn render(template: &str) -> String {
 
 #[test]
 fn every_mail_renders_as_in_its_snapshot() {
-    for name in NAMES {
+    for &name in NAMES {
         insta::assert_snapshot!(name, render(name));
     }
 }
