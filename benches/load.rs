@@ -533,11 +533,11 @@ fn run_store(
     Some(all.report(&label, clients, started.elapsed()))
 }
 
-fn prepare(pool: &Pool, settings: &Settings, n: usize, department: &str) {
+fn prepare(pool: &Pool, settings: &Settings, n: usize, department: &str, writers: usize) {
     let started = Instant::now();
     let counter = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        for _ in 0..4 {
+        for _ in 0..writers {
             scope.spawn(|| {
                 let mut conn = pool.get().unwrap();
                 let operator = Actor::user("operator", Role::Operator, None);
@@ -604,7 +604,17 @@ fn main() {
         (pool, settings)
     });
     if let (Some((pool, settings)), true) = (&store_side, a.prepare > 0) {
-        prepare(pool, settings, a.prepare, &a.department);
+        // SQLite has one writer at a time: more threads would only queue on its lock.
+        let writers = if a
+            .database
+            .as_deref()
+            .is_some_and(|u| u.starts_with("sqlite"))
+        {
+            1
+        } else {
+            4
+        };
+        prepare(pool, settings, a.prepare, &a.department, writers);
     }
     let Some(base) = a.base.clone() else {
         println!("no --base: nothing to load");
