@@ -598,7 +598,19 @@ fn main() {
     }
     let a = args();
     let store_side = a.database.as_ref().map(|url| {
-        let config = Config::load(None, vec![("DATABASE_URL".to_string(), url.clone())]).unwrap();
+        // A connection for every client of the baseline (and the preparing writers).
+        let size = a.clients.iter().max().copied().unwrap_or(1).max(4) + 2;
+        let config = Config::load(
+            None,
+            vec![
+                ("DATABASE_URL".to_string(), url.clone()),
+                (
+                    "CLOSEDLOOP__DATABASE__POOL_SIZE".to_string(),
+                    size.to_string(),
+                ),
+            ],
+        )
+        .unwrap();
         let pool = server::pool(&config).unwrap();
         let settings = server::load_settings(&config, &mut pool.get().unwrap()).unwrap();
         (pool, settings)
