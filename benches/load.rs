@@ -101,6 +101,57 @@ fn complaint(i: usize) -> Value {
     })
 }
 
+/// The steps of the closed loop after 受理, and whether the department (else the operator) acts.
+fn loop_steps(department: &str) -> [(ActionKind, bool, Value); 6] {
+    [
+        (
+            ActionKind::Dispatch,
+            false,
+            json!({"department": department}),
+        ),
+        (ActionKind::Sign, true, json!({})),
+        (
+            ActionKind::InterimReply,
+            true,
+            json!({"content": "已受理，正在核查"}),
+        ),
+        (
+            ActionKind::Reply,
+            true,
+            json!({"content": "已办结，答复企业"}),
+        ),
+        (
+            ActionKind::Feedback,
+            false,
+            json!({"satisfaction": "satisfied"}),
+        ),
+        (ActionKind::Archive, false, json!({})),
+    ]
+}
+
+/// Logs complaint `i` in process, as the operator.
+fn create_in_process(
+    conn: &mut closedloop::store::DbConn,
+    settings: &Settings,
+    operator: &Actor,
+    i: usize,
+) -> Result<TicketId, String> {
+    let render = |_: &closedloop::domain::ticket::Ticket| Value::Null;
+    match service::create(
+        conn,
+        settings,
+        operator,
+        &complaint(i),
+        None,
+        store::now(),
+        &render,
+    ) {
+        Ok(service::Created::New { ticket, .. }) => Ok(ticket.id),
+        Ok(_) => Err("replayed".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Latencies and errors of one run.
 #[derive(Default)]
 struct Tally {
@@ -263,31 +314,12 @@ impl Http {
                     return;
                 };
                 let id = t["id"].as_str().unwrap_or_default().to_string();
-                let steps: [(&str, &str, Value); 6] = [
-                    (
-                        "dispatch",
-                        &self.operator,
-                        json!({"department": self.dept_code}),
-                    ),
-                    ("sign", &self.department, json!({})),
-                    (
-                        "interim_reply",
-                        &self.department,
-                        json!({"content": "已受理，正在核查"}),
-                    ),
-                    (
-                        "reply",
-                        &self.department,
-                        json!({"content": "已办结，答复企业"}),
-                    ),
-                    (
-                        "feedback",
-                        &self.operator,
-                        json!({"satisfaction": "satisfied"}),
-                    ),
-                    ("archive", &self.operator, json!({})),
-                ];
-                for (action, token, body) in steps {
+                for (action, by_department, body) in loop_steps(&self.dept_code) {
+                    let token = if by_department {
+                        &self.department
+                    } else {
+                        &self.operator
+                    };
                     let s = Instant::now();
                     let path = format!("/api/v1/tickets/{id}/actions/{action}");
                     if timed(
@@ -390,7 +422,6 @@ fn run_store(
                 scope.spawn(move || {
                     let mut tally = Tally::default();
                     let mut conn = pool.get().unwrap();
-                    let render = |_: &closedloop::domain::ticket::Ticket| Value::Null;
                     while started.elapsed() < duration {
                         let i = counter.fetch_add(1, Ordering::Relaxed);
                         let mut step = |f: &mut dyn FnMut() -> Result<(), String>| {
@@ -410,17 +441,7 @@ fn run_store(
                         match kind.as_str() {
                             "create" => {
                                 step(&mut || {
-                                    service::create(
-                                        &mut conn,
-                                        settings,
-                                        &operator,
-                                        &complaint(i),
-                                        None,
-                                        store::now(),
-                                        &render,
-                                    )
-                                    .map(|_| ())
-                                    .map_err(|e| e.to_string())
+                                    create_in_process(&mut conn, settings, &operator, i).map(|_| ())
                                 });
                             }
                             "read" => {
@@ -447,50 +468,16 @@ fn run_store(
                             }
                             _ => {
                                 let mut id = None;
-                                if !step(&mut || match service::create(
-                                    &mut conn,
-                                    settings,
-                                    &operator,
-                                    &complaint(i),
-                                    None,
-                                    store::now(),
-                                    &render,
-                                ) {
-                                    Ok(service::Created::New { ticket, .. }) => {
-                                        id = Some(ticket.id);
-                                        Ok(())
-                                    }
-                                    Ok(_) => Err("replayed".into()),
-                                    Err(e) => Err(e.to_string()),
+                                if !step(&mut || {
+                                    id =
+                                        Some(create_in_process(&mut conn, settings, &operator, i)?);
+                                    Ok(())
                                 }) {
                                     continue;
                                 }
                                 let id = id.unwrap();
-                                let steps: [(ActionKind, &Actor, Value); 6] = [
-                                    (
-                                        ActionKind::Dispatch,
-                                        &operator,
-                                        json!({"department": department}),
-                                    ),
-                                    (ActionKind::Sign, &dept, json!({})),
-                                    (
-                                        ActionKind::InterimReply,
-                                        &dept,
-                                        json!({"content": "已受理，正在核查"}),
-                                    ),
-                                    (
-                                        ActionKind::Reply,
-                                        &dept,
-                                        json!({"content": "已办结，答复企业"}),
-                                    ),
-                                    (
-                                        ActionKind::Feedback,
-                                        &operator,
-                                        json!({"satisfaction": "satisfied"}),
-                                    ),
-                                    (ActionKind::Archive, &operator, json!({})),
-                                ];
-                                for (action, actor, body) in steps {
+                                for (action, by_department, body) in loop_steps(department) {
+                                    let actor = if by_department { &dept } else { &operator };
                                     if !step(&mut || {
                                         service::act(
                                             &mut conn,
@@ -541,31 +528,19 @@ fn prepare(pool: &Pool, settings: &Settings, n: usize, department: &str, writers
             scope.spawn(|| {
                 let mut conn = pool.get().unwrap();
                 let operator = Actor::user("operator", Role::Operator, None);
-                let render = |_: &closedloop::domain::ticket::Ticket| Value::Null;
                 loop {
                     let i = counter.fetch_add(1, Ordering::Relaxed);
                     if i >= n {
                         break;
                     }
-                    let ticket = match service::create(
-                        &mut conn,
-                        settings,
-                        &operator,
-                        &complaint(i),
-                        None,
-                        store::now(),
-                        &render,
-                    ) {
-                        Ok(service::Created::New { ticket, .. }) => ticket,
-                        Ok(_) => panic!("prepare: a replay"),
-                        Err(e) => panic!("prepare: create failed: {e}"),
-                    };
+                    let ticket = create_in_process(&mut conn, settings, &operator, i)
+                        .unwrap_or_else(|e| panic!("prepare: create failed: {e}"));
                     if i.is_multiple_of(2) {
                         service::act(
                             &mut conn,
                             settings,
                             &operator,
-                            ticket.id,
+                            ticket,
                             ActionKind::Dispatch,
                             &json!({"department": department}),
                             None,
