@@ -265,9 +265,10 @@ impl Throttle {
 
     /// The try went through: the name starts afresh, and the address's count is taken back.
     pub fn succeeded(&self, username: &str, address: &str) {
+        let [(user, _), (addr, _)] = Self::keys(username, address);
         let mut failures = self.failures.lock().expect("throttle lock");
-        failures.remove(&Self::user_key(username));
-        if let Some(entry) = failures.get_mut(&format!("addr:{address}")) {
+        failures.remove(&user);
+        if let Some(entry) = failures.get_mut(&addr) {
             entry.0 = entry.0.saturating_sub(1);
         }
     }

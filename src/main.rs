@@ -195,11 +195,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn check(config: &Config, strict: bool) -> anyhow::Result<()> {
-    let templates = config.mail.templates.as_str();
-    closedloop::mail::Templates::load(
-        (!templates.is_empty()).then(|| std::path::Path::new(templates)),
-    )
-    .context("mail.templates")?;
+    server::templates(config)?;
     println!(
         "configuration ok (profile {:?}, mail {}, database {})",
         config.app.profile,

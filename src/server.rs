@@ -183,13 +183,18 @@ pub fn mailing(config: &Config) -> anyhow::Result<crate::service::notifications:
     })
 }
 
+/// The mail templates: built in, with those of `mail.templates` in their place.
+pub fn templates(config: &Config) -> anyhow::Result<crate::mail::Templates> {
+    let dir = &config.mail.templates;
+    crate::mail::Templates::load((!dir.is_empty()).then(|| std::path::Path::new(dir)))
+        .context("mail.templates")
+}
+
 /// Templates, transport and settings for sending mail.
 pub fn postman(config: &Config) -> anyhow::Result<crate::service::notifications::Postman> {
-    let dir =
-        (!config.mail.templates.is_empty()).then(|| std::path::Path::new(&config.mail.templates));
     Ok(crate::service::notifications::Postman {
         mailing: mailing(config)?,
-        templates: crate::mail::Templates::load(dir).context("mail.templates")?,
+        templates: templates(config)?,
         transport: crate::mail::Transport::from_config(&config.mail).context("mail.transport")?,
     })
 }

@@ -5,9 +5,9 @@ use super::auth::Identity;
 use super::problem::Problem;
 use super::views::{Cursor, Page, timestamp};
 use super::{AppState, db};
-use crate::domain::FieldError;
 use crate::domain::lifecycle::DomainError;
 use crate::domain::ticket::{Actor, Role};
+use crate::domain::{FieldError, collect};
 use crate::service::notifications as service;
 use crate::store::{self, outbox};
 use actix_web::http::StatusCode;
@@ -66,40 +66,36 @@ pub async fn list(
     may_see(&who.0)?;
     let p = params.into_inner();
     let mut errors = vec![];
-    let limit = Page::limit(p.limit.as_deref()).map_err(|e| errors.push(e));
+    let e = &mut errors;
+    let limit = collect(e, Page::limit(p.limit.as_deref()));
     let status = match p.status.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(s) if outbox::STATUSES.contains(&s) => Some(s.to_string()),
-        Some(_) => {
-            errors.push(FieldError::new(
-                "status",
-                format!("must be one of {}", outbox::STATUSES.join(", ")),
-            ));
-            None
-        }
+        Some(s) => collect(
+            e,
+            outbox::STATUSES
+                .contains(&s)
+                .then(|| s.to_string())
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "status",
+                        format!("must be one of {}", outbox::STATUSES.join(", ")),
+                    )
+                }),
+        ),
     };
     let ticket = match p.ticket.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(t) => match t.parse::<crate::domain::ticket::TicketId>() {
-            Ok(id) => Some(id.to_string()),
-            Err(_) => {
-                errors.push(FieldError::new("ticket", "is not a ticket id"));
-                None
-            }
-        },
+        Some(t) => collect(
+            e,
+            t.parse::<crate::domain::ticket::TicketId>()
+                .map(|id| id.to_string())
+                .map_err(|_| FieldError::new("ticket", "is not a ticket id")),
+        ),
     };
-    let before = p
-        .cursor
-        .as_deref()
-        .map(Cursor::decode)
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
-    if !errors.is_empty() {
+    let before = collect(e, p.cursor.as_deref().map(Cursor::decode).transpose()).flatten();
+    let Some(limit) = limit.filter(|_| errors.is_empty()) else {
         return Err(Problem::invalid(errors));
-    }
-    let limit = limit.unwrap_or_default();
+    };
     let filter = outbox::Filter {
         status,
         ticket,

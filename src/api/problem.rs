@@ -87,11 +87,14 @@ impl Problem {
     }
 
     pub fn unavailable() -> Self {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the database is unavailable or busy; retry shortly",
-        )
+        Problem {
+            retry_after: Some(1),
+            ..Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database is unavailable or busy; retry shortly",
+            )
+        }
     }
 }
 
@@ -114,8 +117,6 @@ impl ResponseError for Problem {
         }
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
-        } else if self.status == 503 {
-            response.insert_header((header::RETRY_AFTER, "1"));
         }
         response.body(serde_json::to_string(self).expect("a problem serialises"))
     }

@@ -79,8 +79,11 @@ async fn run(
         let outcome: Result<bool, crate::service::ServiceError> = async {
             // On SQLite, hold (or renew) the lease for every batch: one mailer at a time.
             let turn = |now| -> Result<bool, crate::service::ServiceError> {
+                if !sqlite {
+                    return Ok(true);
+                }
                 let mut conn = pool.get().map_err(store::StoreError::from)?;
-                Ok(!sqlite || leases::take(&mut conn, LEASE, &holder, now, now + lease_for)?)
+                Ok(leases::take(&mut conn, LEASE, &holder, now, now + lease_for)?)
             };
             if !turn(store::now())? {
                 if !idle_said {
@@ -143,7 +146,9 @@ fn chores(
     rounds: u64,
 ) -> Result<(), crate::service::ServiceError> {
     let mut conn = pool.get().map_err(store::StoreError::from)?;
-    settings.calendars.refresh(&mut conn)?;
+    settings
+        .calendars
+        .refresh_every(&mut conn, crate::service::tickets::CALENDAR_CHECK)?;
     if queue_digest(&mut conn, settings, &postman.mailing, store::now())? {
         tracing::info!("daily digest of overdue cases queued");
     }

@@ -376,13 +376,16 @@ pub fn retry(
     now: NaiveDateTime,
 ) -> Result<Option<Result<OutboxRow, OutboxRow>>, ServiceError> {
     conn::write(conn, |c| -> Result<_, ServiceError> {
-        let Some(row) = outbox::find(c, id)? else {
+        let Some(mut row) = outbox::find(c, id)? else {
             return Ok(None);
         };
         if !outbox::retry(c, id, now)? {
             return Ok(Some(Err(row)));
         }
-        let row = outbox::find(c, id)?.ok_or(store::StoreError::NotFound)?;
+        // As `outbox::retry` left it.
+        row.status = "pending".into();
+        row.attempts = 0;
+        row.next_attempt_at = now;
         Ok(Some(Ok(row)))
     })
 }

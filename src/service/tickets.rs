@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// How stale this process's copy of the calendar may get before a write looks again.
-const CALENDAR_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const CALENDAR_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The answer to a create: a new ticket, or the response remembered for its `Idempotency-Key`.
 #[derive(Debug)]

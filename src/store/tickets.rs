@@ -353,10 +353,7 @@ impl Appends {
                 })
             })
             .collect();
-        let by_department = match &effects.event.actor {
-            crate::domain::ticket::Actor::User { department, .. } => department.clone(),
-            crate::domain::ticket::Actor::System => None,
-        };
+        let by_department = effects.event.actor.department().map(str::to_string);
         for n in &effects.notifications {
             let data = serde_json::json!({
                 "number": ticket.number,
