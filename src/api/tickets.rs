@@ -30,7 +30,7 @@ pub async fn create(
     let st = state.clone();
     let created = db(&state, move |conn| {
         let tz = st.settings.timezone;
-        let render = |t: &Ticket| views::ticket(t, &actor, tz);
+        let render = |t: &Ticket| views::ticket(t, &actor, tz).to_value();
         service::create(
             conn,
             &st.settings,
@@ -256,10 +256,10 @@ pub async fn list(
     let viewer = actor.clone();
     let tickets = db(&state, move |conn| service::list(conn, &actor, filter)).await?;
     let page = Page::of(
-        tickets,
+        tickets.iter().collect(),
         limit,
         |t| t.id.to_string(),
-        |t| views::ticket(&t, &viewer, tz),
+        |t| views::ticket(t, &viewer, tz),
     );
     Ok(HttpResponse::Ok().json(page))
 }
@@ -357,7 +357,7 @@ fn ticket_id(text: &str) -> Result<TicketId, Problem> {
     text.parse().map_err(|_| Problem::not_found("ticket"))
 }
 
-fn with_etag(ticket: &Ticket, view: Value) -> HttpResponse {
+fn with_etag(ticket: &Ticket, view: views::TicketView) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::ETAG, format!("\"{}\"", ticket.version)))
         .json(view)

@@ -11,6 +11,7 @@ use chrono::{NaiveDateTime, SecondsFormat, TimeZone};
 use chrono_tz::Tz;
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
@@ -21,43 +22,118 @@ pub fn timestamp(at: NaiveDateTime, tz: Tz) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// The ticket as `viewer` may see it.
-pub fn ticket(t: &Ticket, viewer: &Actor, tz: Tz) -> Value {
+/// The ticket as `viewer` may see it, serialised straight from the ticket: a page of 50 was
+/// spending more time building and dropping `serde_json::Value` maps than reading its rows.
+pub fn ticket<'a>(t: &'a Ticket, viewer: &Actor, tz: Tz) -> TicketView<'a> {
     let confidential = t.category == Category::Report && viewer.role() == Some(Role::Department);
-    let (contact_name, contact_phone) = if confidential {
-        (mask_name(&t.contact.name), Phone::masked(&t.contact.phone))
+    let contact = if confidential {
+        ContactView {
+            name: Cow::Owned(mask_name(&t.contact.name)),
+            phone: Cow::Owned(Phone::masked(&t.contact.phone)),
+        }
     } else {
-        (t.contact.name.clone(), t.contact.phone.clone())
+        ContactView {
+            name: Cow::Borrowed(&t.contact.name),
+            phone: Cow::Borrowed(&t.contact.phone),
+        }
     };
-    json!({
-        "id": t.id,
-        "number": t.number,
-        "state": t.state,
-        "outcome": t.outcome,
-        "channel": t.channel,
-        "category": t.category,
-        "urgency": t.urgency,
-        "enterprise": {"name": t.enterprise.name, "credit_code": t.enterprise.credit_code},
-        "contact": {"name": contact_name, "phone": contact_phone},
-        "subject": t.subject,
-        "description": t.description,
-        "lead_department": t.lead_department,
-        "co_departments": t.co_departments,
-        "pending_extension": t.pending_extension.as_ref().map(|p| json!({
-            "working_days": p.working_days,
-            "reason": p.reason,
-            "requested_by": p.requested_by,
-            "requested_at": timestamp(p.requested_at, tz),
-        })),
-        "merged_into": t.merged_into,
-        "reopen_count": t.reopen_count,
-        "version": t.version,
-        "created_at": timestamp(t.created_at, tz),
-        "updated_at": timestamp(t.updated_at, tz),
-        "due_at": t.due_at.map(|d| timestamp(d, tz)),
-        "overdue": t.due_at.is_some_and(|d| d < crate::store::now()),
-        "escalation_level": t.escalation_level,
-    })
+    TicketView {
+        t,
+        contact,
+        pending_extension: t.pending_extension.as_ref().map(|p| ExtensionView {
+            working_days: p.working_days,
+            reason: &p.reason,
+            requested_by: &p.requested_by,
+            requested_at: Time(p.requested_at, tz),
+        }),
+        created_at: Time(t.created_at, tz),
+        updated_at: Time(t.updated_at, tz),
+        due_at: t.due_at.map(|d| Time(d, tz)),
+        overdue: t.due_at.is_some_and(|d| d < crate::store::now()),
+    }
+}
+
+/// What `ticket` shows; the fields in the order of the OpenAPI schema.
+pub struct TicketView<'a> {
+    t: &'a Ticket,
+    contact: ContactView<'a>,
+    pending_extension: Option<ExtensionView<'a>>,
+    created_at: Time,
+    updated_at: Time,
+    due_at: Option<Time>,
+    overdue: bool,
+}
+
+impl TicketView<'_> {
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("a ticket view always serialises")
+    }
+}
+
+impl Serialize for TicketView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let t = self.t;
+        let mut out = s.serialize_struct("Ticket", 22)?;
+        out.serialize_field("id", &t.id)?;
+        out.serialize_field("number", &t.number)?;
+        out.serialize_field("state", &t.state)?;
+        out.serialize_field("outcome", &t.outcome)?;
+        out.serialize_field("channel", &t.channel)?;
+        out.serialize_field("category", &t.category)?;
+        out.serialize_field("urgency", &t.urgency)?;
+        out.serialize_field(
+            "enterprise",
+            &EnterpriseView {
+                name: &t.enterprise.name,
+                credit_code: &t.enterprise.credit_code,
+            },
+        )?;
+        out.serialize_field("contact", &self.contact)?;
+        out.serialize_field("subject", &t.subject)?;
+        out.serialize_field("description", &t.description)?;
+        out.serialize_field("lead_department", &t.lead_department)?;
+        out.serialize_field("co_departments", &t.co_departments)?;
+        out.serialize_field("pending_extension", &self.pending_extension)?;
+        out.serialize_field("merged_into", &t.merged_into)?;
+        out.serialize_field("reopen_count", &t.reopen_count)?;
+        out.serialize_field("version", &t.version)?;
+        out.serialize_field("created_at", &self.created_at)?;
+        out.serialize_field("updated_at", &self.updated_at)?;
+        out.serialize_field("due_at", &self.due_at)?;
+        out.serialize_field("overdue", &self.overdue)?;
+        out.serialize_field("escalation_level", &t.escalation_level)?;
+        out.end()
+    }
+}
+
+#[derive(Serialize)]
+struct EnterpriseView<'a> {
+    name: &'a str,
+    credit_code: &'a str,
+}
+
+#[derive(Serialize)]
+struct ContactView<'a> {
+    name: Cow<'a, str>,
+    phone: Cow<'a, str>,
+}
+
+#[derive(Serialize)]
+struct ExtensionView<'a> {
+    working_days: u32,
+    reason: &'a str,
+    requested_by: &'a str,
+    requested_at: Time,
+}
+
+/// A moment, shown as `timestamp` shows it.
+struct Time(NaiveDateTime, Tz);
+
+impl Serialize for Time {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&timestamp(self.0, self.1))
+    }
 }
 
 /// A timer: its deadline and ladder while it runs, how it ended once it has.

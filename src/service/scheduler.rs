@@ -61,6 +61,9 @@ fn fire_in_transaction(
             tickets: claimed.len(),
             steps: 0,
         };
+        if claimed.is_empty() {
+            return Ok((round, vec![]));
+        }
         // Read after the claim's lock, so a step another instance fired a moment ago is seen
         // as fired; read for the whole batch at once.
         let tickets = store::tickets::find_many(c, &claimed)?;

@@ -8,6 +8,8 @@ use diesel::r2d2::{self, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 #[derive(diesel::MultiConnection)]
@@ -99,6 +101,8 @@ impl r2d2::ManageConnection for Manager {
                 self.busy_timeout.as_millis()
             ))
             .map_err(r2d2::Error::QueryError)?;
+            let file = sqlite_file(&mut conn).map_err(r2d2::Error::QueryError)?;
+            WriterQueue::register(file, self.busy_timeout);
             Ok(DbConn::Sqlite(conn))
         } else {
             let mut conn = PgConnection::establish(&postgres_url(&self.url))?;
@@ -172,16 +176,90 @@ pub fn migrations_current(conn: &mut DbConn) -> Result<bool, StoreError> {
     none_pending.map_err(|e| StoreError::Migration(e.to_string()))
 }
 
+/// The file an SQLite connection has open, as SQLite resolved it.
+fn sqlite_file(conn: &mut SqliteConnection) -> diesel::QueryResult<String> {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+        "(SELECT file FROM pragma_database_list WHERE name = 'main')",
+    ))
+    .get_result(conn)
+}
+
+/// The writers of one SQLite file in this process, let in one at a time in the order they came.
+///
+/// SQLite's busy handler polls the write lock with growing sleeps: the lock sits idle while the
+/// waiters sleep, and a waiter can lose every race for it. Under 32 writers that made a write wait
+/// past the busy timeout (a 503) while others went ahead; with the queue, only the writer at its
+/// head waits on SQLite's lock (for writers of other processes), and the lock passes on at once.
+#[derive(Clone)]
+struct WriterQueue {
+    turn: Arc<parking_lot::Mutex<()>>,
+    patience: Duration,
+}
+
+type Turn = parking_lot::ArcMutexGuard<parking_lot::RawMutex, ()>;
+
+impl WriterQueue {
+    fn all() -> &'static parking_lot::Mutex<HashMap<String, WriterQueue>> {
+        static ALL: OnceLock<parking_lot::Mutex<HashMap<String, WriterQueue>>> = OnceLock::new();
+        ALL.get_or_init(Default::default)
+    }
+
+    fn register(file: String, patience: Duration) {
+        Self::all()
+            .lock()
+            .entry(file)
+            .or_insert_with(|| WriterQueue {
+                turn: Arc::default(),
+                patience,
+            });
+    }
+
+    /// Waits for this connection's turn to write; `None` when its connection was not opened by
+    /// the pool (no queue) — SQLite's own busy handler still applies.
+    fn wait_turn(conn: &mut SqliteConnection) -> diesel::QueryResult<Option<Turn>> {
+        let file = sqlite_file(conn)?;
+        let Some(queue) = Self::all().lock().get(&file).cloned() else {
+            return Ok(None);
+        };
+        match queue.turn.try_lock_arc_for(queue.patience) {
+            Some(turn) => Ok(Some(turn)),
+            None => Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::Unknown,
+                Box::new("database is locked (writers queued past the busy timeout)".to_string()),
+            )),
+        }
+    }
+}
+
+/// A writer's turn; when it ends, the next writer in line goes next, not whoever asks first.
+struct InLine(Option<Turn>);
+
+impl Drop for InLine {
+    fn drop(&mut self) {
+        if let Some(turn) = self.0.take() {
+            parking_lot::ArcMutexGuard::unlock_fair(turn);
+        }
+    }
+}
+
 /// Runs `f` in a write transaction. On SQLite it begins with `BEGIN IMMEDIATE`, so writers queue
-/// on the busy timeout instead of failing when a read turns into a write.
+/// on the busy timeout instead of failing when a read turns into a write; the writers of this
+/// process wait in line first (`WriterQueue`).
 pub fn write<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
-    match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
-    }
+    let _turn = match conn {
+        DbConn::Sqlite(c) => {
+            let turn = InLine(WriterQueue::wait_turn(c)?);
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            turn
+        }
+        DbConn::Postgres(c) => {
+            AnsiTransactionManager::begin_transaction(c)?;
+            InLine(None)
+        }
+    };
     match f(conn) {
         Ok(value) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
