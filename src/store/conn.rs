@@ -205,6 +205,10 @@ impl WriterQueue {
     }
 
     fn register(file: String, patience: Duration) {
+        if file.is_empty() {
+            // An in-memory database: private to its connection, nobody to wait for.
+            return;
+        }
         Self::all()
             .lock()
             .entry(file)
