@@ -218,8 +218,9 @@ impl WriterQueue {
             });
     }
 
-    /// Waits for this connection's turn to write; `None` when its connection was not opened by
-    /// the pool (no queue) — SQLite's own busy handler still applies.
+    /// Waits for this connection's turn to write; `None` when no pool of this process opened its
+    /// file (an in-memory database): then SQLite's own busy handler alone applies. Every write of
+    /// the service goes through `write`, so none of them bypasses the line.
     fn wait_turn(conn: &mut SqliteConnection) -> diesel::QueryResult<Option<Turn>> {
         let file = sqlite_file(conn)?;
         let Some(queue) = Self::all().lock().get(&file).cloned() else {

@@ -48,8 +48,11 @@ pub fn forget(conn: &mut DbConn, username: &str, key: &str) -> Result<(), StoreE
 
 /// Forgets every key stored before `before`; returns how many.
 pub fn purge(conn: &mut DbConn, before: NaiveDateTime) -> Result<usize, StoreError> {
-    Ok(
-        diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)))
-            .execute(conn)?,
-    )
+    // A write transaction, so that on SQLite it waits its turn among the writers.
+    super::conn::write(conn, |c| {
+        Ok(
+            diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)))
+                .execute(c)?,
+        )
+    })
 }

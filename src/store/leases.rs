@@ -47,6 +47,8 @@ pub fn take(
 
 /// Gives the lease up, so that another instance may take it at once.
 pub fn release(conn: &mut DbConn, name: &str, holder: &str) -> Result<(), StoreError> {
-    diesel::delete(leases::table.find(name).filter(leases::holder.eq(holder))).execute(conn)?;
-    Ok(())
+    conn::write(conn, |c| {
+        diesel::delete(leases::table.find(name).filter(leases::holder.eq(holder))).execute(c)?;
+        Ok(())
+    })
 }

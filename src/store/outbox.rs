@@ -210,41 +210,45 @@ pub fn settle(
     recipients: &str,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let ours = outbox::table
-        .filter(outbox::id.eq(&row.id))
-        .filter(outbox::status.eq("sending"))
-        .filter(outbox::attempts.eq(row.attempts))
-        .filter(outbox::next_attempt_at.eq(row.next_attempt_at));
-    let n = match outcome {
-        Outcome::Sent(note) => diesel::update(
-            outbox::table
-                .filter(outbox::id.eq(&row.id))
-                .filter(outbox::status.ne("sent")),
-        )
-        .set((
-            outbox::status.eq("sent"),
-            outbox::sent_at.eq(Some(now)),
-            outbox::last_error.eq(note),
-            outbox::recipients.eq(recipients),
-        ))
-        .execute(conn)?,
-        Outcome::Retry(at, error) => diesel::update(ours)
+    // A write transaction, so that on SQLite it waits its turn among the writers: a delivery
+    // that could not be recorded would be sent again.
+    conn::write(conn, |c| {
+        let ours = outbox::table
+            .filter(outbox::id.eq(&row.id))
+            .filter(outbox::status.eq("sending"))
+            .filter(outbox::attempts.eq(row.attempts))
+            .filter(outbox::next_attempt_at.eq(row.next_attempt_at));
+        let n = match outcome {
+            Outcome::Sent(note) => diesel::update(
+                outbox::table
+                    .filter(outbox::id.eq(&row.id))
+                    .filter(outbox::status.ne("sent")),
+            )
             .set((
-                outbox::status.eq("pending"),
-                outbox::next_attempt_at.eq(at),
-                outbox::last_error.eq(Some(error)),
+                outbox::status.eq("sent"),
+                outbox::sent_at.eq(Some(now)),
+                outbox::last_error.eq(note),
                 outbox::recipients.eq(recipients),
             ))
-            .execute(conn)?,
-        Outcome::Failed(error) => diesel::update(ours)
-            .set((
-                outbox::status.eq("failed"),
-                outbox::last_error.eq(Some(error)),
-                outbox::recipients.eq(recipients),
-            ))
-            .execute(conn)?,
-    };
-    Ok(n == 1)
+            .execute(c)?,
+            Outcome::Retry(at, error) => diesel::update(ours)
+                .set((
+                    outbox::status.eq("pending"),
+                    outbox::next_attempt_at.eq(at),
+                    outbox::last_error.eq(Some(error)),
+                    outbox::recipients.eq(recipients),
+                ))
+                .execute(c)?,
+            Outcome::Failed(error) => diesel::update(ours)
+                .set((
+                    outbox::status.eq("failed"),
+                    outbox::last_error.eq(Some(error)),
+                    outbox::recipients.eq(recipients),
+                ))
+                .execute(c)?,
+        };
+        Ok(n == 1)
+    })
 }
 
 /// Which notifications a list shows.
