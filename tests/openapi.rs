@@ -165,6 +165,34 @@ async fn the_document_describes_what_the_service_answers(backend: Backend) {
         routes.len(),
         "a documented route the service does not have"
     );
+    // A method an endpoint does not take is a 405 problem whose `Allow` names what it does take,
+    // as documented.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let mut documented: Vec<String> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|m| m.to_uppercase())
+            .collect();
+        documented.sort();
+        let concrete = path
+            .replace("{id}", "0190a000-0000-7000-8000-000000000000")
+            .replace("{action}", "sign")
+            .replace("{year}", "2026");
+        let r = app.send("DELETE", &concrete, None, &[], None).await;
+        r.problem(405, "method_not_allowed");
+        let mut allowed: Vec<String> = r
+            .header("allow")
+            .unwrap_or_else(|| panic!("no Allow on DELETE {path}"))
+            .split(',')
+            .map(|m| m.trim().to_string())
+            .collect();
+        allowed.sort();
+        assert_eq!(allowed, documented, "DELETE {path}");
+    }
+    app.send("DELETE", "/api/v1/nowhere", None, &[], None)
+        .await
+        .problem(404, "not_found");
 
     // What the service answers fits.
     let op = app.operator();

@@ -115,7 +115,8 @@ async fn every_answer_has_a_request_id_and_security_headers(backend: Backend) {
     let wrong_method = app
         .send("DELETE", "/api/v1/tickets", Some(&token), &[], None)
         .await;
-    wrong_method.problem(404, "not_found");
+    wrong_method.problem(405, "method_not_allowed");
+    assert_eq!(wrong_method.header("allow"), Some("GET, POST"));
     for r in [&given, &made, &forged, &wrong_method] {
         assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(r.header("x-frame-options"), Some("DENY"));

@@ -57,38 +57,41 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
     cfg.service(
         web::scope("/api/v1")
-            .route("/auth/token", web::post().to(auth::token))
-            .route("/tickets", web::post().to(tickets::create))
-            .route("/tickets", web::get().to(tickets::list))
-            .route("/tickets/{id}", web::get().to(tickets::get))
-            .route(
-                "/tickets/{id}/actions/{action}",
-                web::post().to(tickets::act),
+            .service(resource("/auth/token", "POST").route(web::post().to(auth::token)))
+            .service(
+                resource("/tickets", "GET, POST")
+                    .route(web::post().to(tickets::create))
+                    .route(web::get().to(tickets::list)),
             )
-            .route("/tickets/{id}/events", web::get().to(tickets::events))
-            .route("/tickets/{id}/timers", web::get().to(tickets::timers))
+            .service(resource("/tickets/{id}", "GET").route(web::get().to(tickets::get)))
+            .service(
+                resource("/tickets/{id}/actions/{action}", "POST")
+                    .route(web::post().to(tickets::act)),
+            )
+            .service(resource("/tickets/{id}/events", "GET").route(web::get().to(tickets::events)))
+            .service(resource("/tickets/{id}/timers", "GET").route(web::get().to(tickets::timers)))
             // The literal path first: `{year}` would take "deadline" too.
-            .route("/calendar/deadline", web::get().to(calendar::deadline))
-            .route("/calendar/{year}", web::get().to(calendar::get))
-            .route("/calendar/{year}", web::put().to(calendar::put))
-            .route("/departments", web::get().to(departments::list))
-            .route("/notifications", web::get().to(notifications::list))
-            .route(
-                "/notifications/{id}/retry",
-                web::post().to(notifications::retry),
+            .service(resource("/calendar/deadline", "GET").route(web::get().to(calendar::deadline)))
+            .service(
+                resource("/calendar/{year}", "GET, PUT")
+                    .route(web::get().to(calendar::get))
+                    .route(web::put().to(calendar::put)),
+            )
+            .service(resource("/departments", "GET").route(web::get().to(departments::list)))
+            .service(resource("/notifications", "GET").route(web::get().to(notifications::list)))
+            .service(
+                resource("/notifications/{id}/retry", "POST")
+                    .route(web::post().to(notifications::retry)),
             ),
     )
-    .route(
-        "/docs",
-        web::get().to(|| async {
-            HttpResponse::Found()
-                .insert_header((actix_web::http::header::LOCATION, "/docs/"))
-                .finish()
-        }),
-    )
-    .route("/healthz", web::get().to(healthz))
-    .route("/metrics", web::get().to(metrics))
-    .route("/readyz", web::get().to(readyz))
+    .service(resource("/docs", "GET").route(web::get().to(|| async {
+        HttpResponse::Found()
+            .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+            .finish()
+    })))
+    .service(resource("/healthz", "GET").route(web::get().to(healthz)))
+    .service(resource("/metrics", "GET").route(web::get().to(metrics)))
+    .service(resource("/readyz", "GET").route(web::get().to(readyz)))
     .app_data(
         web::QueryConfig::default()
             .error_handler(|e, _| Problem::field("query", e.to_string()).into()),
@@ -159,6 +162,26 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(crate::metrics::render())
+}
+
+/// An endpoint answering the methods in `allow`; any other method is a 405 problem naming them.
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
+        let mut response = Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!(
+                "{} is not allowed here; this endpoint takes {allow}",
+                req.method()
+            ),
+        )
+        .error_response();
+        response.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static(allow),
+        );
+        response
+    }))
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
