@@ -9,7 +9,11 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// Tickets claimed per transaction. On SQLite a batch holds the one write lock, and with it
+/// every request that writes: 500 tickets held them about 40 ms (the p99 of creates under load,
+/// BENCHMARKS.md), 50 hold them a tenth of that. PostgreSQL locks only the claimed tickets.
 const BATCH: i64 = 500;
+const SQLITE_BATCH: i64 = 50;
 const LEASE: &str = "scheduler";
 
 pub struct Scheduler {
@@ -69,7 +73,8 @@ fn run(pool: Pool, settings: Settings, tick: Duration, sqlite: bool, stopped: mp
             }
             idle_said = false;
             settings.calendars.refresh(&mut conn)?;
-            let round = fire_due(&mut conn, &settings, now, BATCH)?;
+            let batch = if sqlite { SQLITE_BATCH } else { BATCH };
+            let round = fire_due(&mut conn, &settings, now, batch)?;
             if round.steps > 0 {
                 tracing::info!(tickets = round.tickets, steps = round.steps, "timers fired");
             }
