@@ -192,21 +192,10 @@ struct Http {
 }
 
 impl Http {
+    /// One request; its successful answer unparsed (`json` parses it where it is needed): the
+    /// generator shares the machine's cores with the service, and parsing every page of 50
+    /// tickets would take from it.
     async fn call(
-        &self,
-        client: &Client,
-        method: &str,
-        path: &str,
-        token: &str,
-        body: Option<&Value>,
-    ) -> Result<Value, String> {
-        let bytes = self.call_raw(client, method, path, token, body).await?;
-        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
-    }
-
-    /// A request whose successful answer is only counted, not parsed: the generator shares the
-    /// machine's cores with the service, and parsing pages of 50 tickets would take from it.
-    async fn call_raw(
         &self,
         client: &Client,
         method: &str,
@@ -279,7 +268,7 @@ impl Http {
             "create" => {
                 let s = Instant::now();
                 let r = self
-                    .call_raw(
+                    .call(
                         client,
                         "POST",
                         "/api/v1/tickets",
@@ -292,7 +281,7 @@ impl Http {
             "read" => {
                 let s = Instant::now();
                 let r = self
-                    .call_raw(
+                    .call(
                         client,
                         "GET",
                         &format!("/api/v1/tickets/{}", pick(0)),
@@ -308,9 +297,7 @@ impl Http {
                     "/api/v1/tickets?department={}&state=dispatched&limit=50",
                     self.dept_code
                 );
-                let r = self
-                    .call_raw(client, "GET", &path, &self.operator, None)
-                    .await;
+                let r = self.call(client, "GET", &path, &self.operator, None).await;
                 timed(tally, s, r);
             }
             _ => {
@@ -326,7 +313,8 @@ impl Http {
                         &self.operator,
                         Some(&complaint(i)),
                     )
-                    .await,
+                    .await
+                    .and_then(json),
                 ) else {
                     return;
                 };
@@ -342,7 +330,9 @@ impl Http {
                     if timed(
                         tally,
                         s,
-                        self.call(client, "POST", &path, token, Some(&body)).await,
+                        self.call(client, "POST", &path, token, Some(&body))
+                            .await
+                            .and_then(json),
                     )
                     .is_none()
                     {
@@ -352,6 +342,10 @@ impl Http {
             }
         }
     }
+}
+
+fn json(bytes: actix_web::web::Bytes) -> Result<Value, String> {
+    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
 }
 
 async fn login(base: &str, user: &str, password: &str) -> String {
@@ -654,6 +648,7 @@ fn main() {
                 None,
             )
             .await
+            .and_then(json)
             .expect("a list of tickets");
         v["items"]
             .as_array()
