@@ -83,6 +83,10 @@ pub fn resolve(
     wanted: &BTreeSet<Recipient>,
     mail: &MailRoles,
 ) -> Result<BTreeMap<Recipient, Vec<String>>, StoreError> {
+    if wanted.is_empty() {
+        // A change that sends no mail (a create) asks nothing of the database.
+        return Ok(BTreeMap::new());
+    }
     let codes: Vec<&str> = wanted
         .iter()
         .filter_map(|r| match r {

@@ -382,9 +382,6 @@ impl Appends {
         backend::update_timers(conn, &self.changed)?;
         backend::insert_timers(conn, &self.started)?;
         backend::insert_events(conn, &self.events)?;
-        if self.outbox.is_empty() {
-            return Ok(());
-        }
         // Recipients become addresses now, in the transaction of the change: later changes to
         // departments or users do not reroute this mail.
         let wanted: BTreeSet<Recipient> = self
