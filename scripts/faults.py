@@ -29,15 +29,9 @@ BINARY = os.environ.get("CLOSEDLOOP_BIN", os.path.join(ROOT, "target", "debug", 
 ADMIN_PG = os.environ.get("CLOSEDLOOP_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
 SCHEMATHESIS = os.environ.get("SCHEMATHESIS", "schemathesis")
 
-COMPLAINT = {
-    "channel": "hotline",
-    "category": "complaint",
-    "urgency": "normal",
-    "enterprise": {"name": "黄石市下陆区恒信机械制造有限公司", "credit_code": "91420204MA4B1C2D1D"},
-    "contact": {"name": "王建国", "phone": "13907141234"},
-    "subject": "食品经营许可证变更办理超时",
-    "description": "企业于上月提交申请，至今未收到受理结果。",
-}
+# The valid complaint the integration tests send too.
+with open(os.path.join(ROOT, "tests", "fixtures", "complaint.json"), encoding="utf-8") as f:
+    COMPLAINT = json.load(f)
 
 
 # What this script started, to be stopped however it ends.

@@ -435,17 +435,9 @@ impl TestApp {
     }
 }
 
-/// A valid complaint body.
+/// A valid complaint body (`tests/fixtures/complaint.json`, also sent by `scripts/faults.py`).
 pub fn complaint() -> Value {
-    json!({
-        "channel": "hotline",
-        "category": "complaint",
-        "urgency": "normal",
-        "enterprise": {"name": "黄石市下陆区恒信机械制造有限公司", "credit_code": "91420204MA4B1C2D1D"},
-        "contact": {"name": "王建国", "phone": "13907141234"},
-        "subject": "食品经营许可证变更办理超时",
-        "description": "企业于上月提交申请，至今未收到受理结果。"
-    })
+    serde_json::from_str(include_str!("../fixtures/complaint.json")).expect("the fixture is JSON")
 }
 
 /// Counts rows straight from the database, bypassing the API.
