@@ -3,7 +3,7 @@
 //! by side (leases skip each other's rows); on SQLite one instance holds the `mailer` lease.
 
 use crate::service::Settings;
-use crate::service::notifications::{Postman, observe, queue_digest};
+use crate::service::notifications::{Postman, queue_digest};
 use crate::store::{self, Pool, leases};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -74,7 +74,6 @@ async fn run(
     let lease_for = postman.mailing.lease.max(chrono::Duration::seconds(15));
     let mut idle_said = false;
     let mut failures = 0u32;
-    let mut rounds = 0u64;
     'rounds: loop {
         let outcome: Result<bool, crate::service::ServiceError> = async {
             // On SQLite, hold (or renew) the lease for every batch: one mailer at a time.
@@ -95,9 +94,9 @@ async fn run(
                 return Ok(false);
             }
             idle_said = false;
-            // The digest and the gauges are not worth holding up the mail for.
-            if let Err(e) = chores(&pool, &settings, &postman, rounds) {
-                tracing::warn!(error = %e, "mail digest or gauges failed; will retry");
+            // The digest is not worth holding up the mail for.
+            if let Err(e) = chores(&pool, &settings, &postman) {
+                tracing::warn!(error = %e, "mail digest failed; will retry");
             }
             // The whole backlog, a batch at a time, as long as batches come back full.
             loop {
@@ -114,7 +113,6 @@ async fn run(
             }
         }
         .await;
-        rounds += 1;
         let wait = match outcome {
             Ok(true) => break 'rounds,
             Ok(false) => {
@@ -138,12 +136,11 @@ async fn run(
     }
 }
 
-/// The calendar for the digest's working days, the digest, and every tenth round the gauges.
+/// The calendar for the digest's working days, and the digest.
 fn chores(
     pool: &Pool,
     settings: &Settings,
     postman: &Postman,
-    rounds: u64,
 ) -> Result<(), crate::service::ServiceError> {
     let mut conn = pool.get().map_err(store::StoreError::from)?;
     settings
@@ -151,9 +148,6 @@ fn chores(
         .refresh_every(&mut conn, crate::service::tickets::CALENDAR_CHECK)?;
     if queue_digest(&mut conn, settings, &postman.mailing, store::now())? {
         tracing::info!("daily digest of overdue cases queued");
-    }
-    if rounds.is_multiple_of(10) {
-        observe(&mut conn)?;
     }
     Ok(())
 }

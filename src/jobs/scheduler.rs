@@ -3,7 +3,7 @@
 //! instance holds the `scheduler` lease and the others stay idle, saying so.
 
 use crate::service::Settings;
-use crate::service::scheduler::{fire_due, observe};
+use crate::service::scheduler::fire_due;
 use crate::store::{self, Pool, leases};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
@@ -57,7 +57,6 @@ fn run(pool: Pool, settings: Settings, tick: Duration, sqlite: bool, stopped: mp
         .max(chrono::Duration::seconds(15));
     let mut idle_said = false;
     let mut failures = 0u32;
-    let mut rounds = 0u64;
     loop {
         let outcome = (|| -> Result<(), crate::service::ServiceError> {
             let mut conn = pool.get().map_err(store::StoreError::from)?;
@@ -78,12 +77,8 @@ fn run(pool: Pool, settings: Settings, tick: Duration, sqlite: bool, stopped: mp
             if round.steps > 0 {
                 tracing::info!(tickets = round.tickets, steps = round.steps, "timers fired");
             }
-            if rounds.is_multiple_of(10) {
-                observe(&mut conn, now)?;
-            }
             Ok(())
         })();
-        rounds += 1;
         let wait = match outcome {
             Ok(()) => {
                 failures = 0;
