@@ -4,18 +4,14 @@
 //! security headers of every answer.
 
 use crate::metrics;
+use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
 use tracing::Instrument;
 
 pub const REQUEST_ID: &str = "x-request-id";
-
-/// The id of the request being handled, for handlers that log.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
 
 /// A caller's id is kept when it is short and plain; anything else is replaced.
 fn sane(id: &str) -> bool {
@@ -37,7 +33,6 @@ pub async fn edge(
         .filter(|v| sane(v))
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    req.extensions_mut().insert(RequestId(id.clone()));
     // Any token is a method to HTTP: the label takes the known ones only.
     let method = match req.method().as_str() {
         m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => m,
