@@ -379,13 +379,9 @@ pub fn retry(
         let Some(mut row) = outbox::find(c, id)? else {
             return Ok(None);
         };
-        if !outbox::retry(c, id, now)? {
+        if !outbox::retry(c, &mut row, now)? {
             return Ok(Some(Err(row)));
         }
-        // As `outbox::retry` left it.
-        row.status = "pending".into();
-        row.attempts = 0;
-        row.next_attempt_at = now;
         Ok(Some(Ok(row)))
     })
 }

@@ -292,11 +292,15 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<OutboxRow>, StoreError
 }
 
 /// Makes a failed or waiting notification due now, with a fresh count of attempts.
-/// `false` when it is being sent or was sent.
-pub fn retry(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<bool, StoreError> {
+/// `false` when it is being sent or was sent; otherwise `row` is changed to match.
+pub fn retry(
+    conn: &mut DbConn,
+    row: &mut OutboxRow,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
     let n = diesel::update(
         outbox::table
-            .find(id)
+            .find(&row.id)
             .filter(outbox::status.eq_any(["failed", "pending"])),
     )
     .set((
@@ -305,6 +309,11 @@ pub fn retry(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<bool, St
         outbox::next_attempt_at.eq(now),
     ))
     .execute(conn)?;
+    if n == 1 {
+        row.status = "pending".into();
+        row.attempts = 0;
+        row.next_attempt_at = now;
+    }
     Ok(n == 1)
 }
 
