@@ -263,9 +263,7 @@ fn scheduler(
         tracing::info!("scheduler off in this process");
         return None;
     }
-    let tick = server::elapsed(config.scheduler.tick)
-        .to_std()
-        .unwrap_or(std::time::Duration::from_secs(1));
+    let tick = server::std_elapsed(config.scheduler.tick);
     Some(Scheduler::spawn(
         state.pool.clone(),
         state.settings.clone(),
@@ -284,9 +282,7 @@ fn mailer(
         tracing::info!("mailer off in this process");
         return Ok(None);
     }
-    let tick = server::elapsed(config.mail.tick)
-        .to_std()
-        .unwrap_or(std::time::Duration::from_secs(2));
+    let tick = server::std_elapsed(config.mail.tick);
     if config.mail.transport == "file" {
         tracing::info!(dir = %config.mail.dir, "mail is written as .eml files, not sent");
     }
@@ -340,12 +336,6 @@ async fn stop_signal() -> std::io::Result<()> {
     Ok(())
 }
 
-fn shutdown_bound(config: &Config) -> std::time::Duration {
-    server::elapsed(config.http.shutdown_timeout)
-        .to_std()
-        .unwrap_or(std::time::Duration::from_secs(20))
-}
-
 fn worker(config: &Config) -> anyhow::Result<()> {
     let pool = server::pool(config)?;
     let state = server::state(config, pool)?;
@@ -360,7 +350,8 @@ fn worker(config: &Config) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(stop_signal())?;
     tracing::info!("stopping: the scheduler and mailer finish their transaction");
     background.signal();
-    background.join_until(std::time::Instant::now() + shutdown_bound(config));
+    background
+        .join_until(std::time::Instant::now() + server::std_elapsed(config.http.shutdown_timeout));
     Ok(())
 }
 
@@ -412,7 +403,7 @@ fn serve(
         scheduler: scheduler(config, &state, with_scheduler),
     };
     let http = config.http.clone();
-    let bound = shutdown_bound(config);
+    let bound = server::std_elapsed(config.http.shutdown_timeout);
     // SIGINT and SIGTERM both stop gracefully: no new connections, in-flight requests finish
     // (for at most http.shutdown_timeout), the scheduler and mailer finish their transaction.
     let deadline = actix_web::rt::System::new().block_on(async {

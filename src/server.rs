@@ -37,17 +37,23 @@ pub fn elapsed(d: crate::domain::duration::Duration) -> chrono::Duration {
     d.as_elapsed().expect("checked by Config::validate")
 }
 
+/// `elapsed` as the standard library counts it (above zero, also checked by `Config::validate`).
+pub fn std_elapsed(d: crate::domain::duration::Duration) -> std::time::Duration {
+    elapsed(d).to_std().expect("checked by Config::validate")
+}
+
+/// Opens connections as `[database]` says.
+fn manager(config: &Config) -> conn::Manager {
+    let db = &config.database;
+    conn::Manager::new(&db.url, std_elapsed(db.busy_timeout))
+        .statement_timeout(std_elapsed(db.statement_timeout))
+}
+
 /// Opens the pool, and migrates when `database.migrate_on_start` says so.
 pub fn pool(config: &Config) -> anyhow::Result<store::Pool> {
     let db = &config.database;
-    let pool = conn::pool(
-        &db.url,
-        db.pool_size,
-        elapsed(db.pool_timeout).to_std()?,
-        elapsed(db.busy_timeout).to_std()?,
-        elapsed(db.statement_timeout).to_std()?,
-    )
-    .with_context(|| format!("opening {}", crate::config::redact_url(&db.url)))?;
+    let pool = conn::pool(manager(config), db.pool_size, std_elapsed(db.pool_timeout))
+        .with_context(|| format!("opening {}", crate::config::redact_url(&db.url)))?;
     if db.migrate_on_start {
         let ran = conn::migrate(&mut *pool.get()?)?;
         if ran > 0 {
@@ -69,9 +75,7 @@ pub fn load_settings(config: &Config, conn: &mut store::DbConn) -> anyhow::Resul
 pub fn connect(config: &Config, migrate: bool) -> anyhow::Result<store::DbConn> {
     use diesel::r2d2::ManageConnection;
     let db = &config.database;
-    let manager = conn::Manager::new(&db.url, elapsed(db.busy_timeout).to_std()?)
-        .statement_timeout(elapsed(db.statement_timeout).to_std()?);
-    let mut connection = manager
+    let mut connection = manager(config)
         .connect()
         .with_context(|| format!("opening {}", crate::config::redact_url(&db.url)))?;
     if migrate && db.migrate_on_start {
@@ -89,11 +93,11 @@ pub fn state(config: &Config, pool: store::Pool) -> anyhow::Result<AppState> {
         settings: load_settings(config, &mut *pool.get()?)?,
         pool,
         body_limit: config.http.body_limit,
-        body_timeout: elapsed(config.http.request_timeout).to_std()?,
+        body_timeout: std_elapsed(config.http.request_timeout),
         gauges_read_at: Default::default(),
         throttle: crate::auth::Throttle::new(
             config.auth.max_failures,
-            elapsed(config.auth.lockout).to_std()?,
+            std_elapsed(config.auth.lockout),
         ),
     })
 }
@@ -110,11 +114,6 @@ pub fn run(
         http.workers
     };
     let origins = http.cors_origins.clone();
-    let std_time = |d| {
-        elapsed(d)
-            .to_std()
-            .unwrap_or(std::time::Duration::from_secs(10))
-    };
     let server = HttpServer::new(move || {
         let mut cors = actix_cors::Cors::default()
             .allowed_methods(["GET", "POST", "PUT"])
@@ -137,8 +136,8 @@ pub fn run(
             .configure(api::routes)
     })
     .workers(workers)
-    .client_request_timeout(std_time(http.request_timeout))
-    .shutdown_timeout(std_time(http.shutdown_timeout).as_secs().max(1))
+    .client_request_timeout(std_elapsed(http.request_timeout))
+    .shutdown_timeout(std_elapsed(http.shutdown_timeout).as_secs().max(1))
     // The caller decides when to stop (both SIGINT and SIGTERM gracefully).
     .disable_signals()
     .listen(listener)?
@@ -174,7 +173,7 @@ pub fn mailing(config: &Config) -> anyhow::Result<crate::service::notifications:
         retry_after: elapsed(mail.retry_after),
         retry_max: elapsed(mail.retry_max),
         lease: elapsed(mail.lease),
-        send_timeout: elapsed(mail.smtp_timeout).to_std()?,
+        send_timeout: std_elapsed(mail.smtp_timeout),
         digest_at: config.digest_at(),
         // One lease per wave of concurrent sends, so that no leased row waits its turn while
         // its lease runs out.

@@ -126,14 +126,7 @@ impl r2d2::ManageConnection for Manager {
 }
 
 /// The pool, built once. A request waits at most `timeout` for a connection, then gets 503.
-pub fn pool(
-    url: &str,
-    size: u32,
-    timeout: Duration,
-    busy_timeout: Duration,
-    statement_timeout: Duration,
-) -> Result<Pool, StoreError> {
-    let manager = Manager::new(url, busy_timeout).statement_timeout(statement_timeout);
+pub fn pool(manager: Manager, size: u32, timeout: Duration) -> Result<Pool, StoreError> {
     r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(if manager.is_sqlite() { 1 } else { size.min(2) }))
