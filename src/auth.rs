@@ -22,10 +22,14 @@ pub struct Claims {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
-    #[error("the token is missing")]
+    #[error("the token is missing: send Authorization: Bearer <token>")]
     Missing,
+    #[error("send one Authorization header, not several")]
+    Ambiguous,
     #[error("the token has expired")]
     Expired,
+    #[error("the token is not valid yet (nbf)")]
+    NotYetValid,
     #[error("the token is not valid")]
     Invalid,
 }
@@ -43,6 +47,8 @@ impl Tokens {
     pub fn new(secret: &str, ttl: chrono::Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        // A token that is not valid yet (RFC 7519 §4.1.5) is refused like an expired one.
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Self {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
@@ -80,6 +86,7 @@ impl Tokens {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+                jsonwebtoken::errors::ErrorKind::ImmatureSignature => AuthError::NotYetValid,
                 _ => AuthError::Invalid,
             })?;
         let claims = data.claims;
@@ -171,6 +178,27 @@ mod tests {
         .unwrap();
         assert_eq!(tokens().verify(&no_exp), Err(AuthError::Invalid));
         assert_eq!(tokens().verify("garbage"), Err(AuthError::Invalid));
+    }
+
+    #[test]
+    fn a_token_is_refused_before_its_not_before_time() {
+        let sign = |nbf: i64| {
+            let claims = serde_json::json!({"sub": "op1", "role": "operator", "iat": now(), "exp": now() + 7200, "nbf": nbf});
+            jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(b"a-test-secret-of-some-length"),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            tokens().verify(&sign(now() + 3600)),
+            Err(AuthError::NotYetValid)
+        );
+        assert_eq!(
+            tokens().verify(&sign(now() - 10)),
+            Ok(Actor::user("op1", Role::Operator, None))
+        );
     }
 
     #[test]

@@ -24,24 +24,32 @@ impl FromRequest for Identity {
         let state = req
             .app_data::<web::Data<AppState>>()
             .expect("AppState is registered");
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim);
-        ready(match token {
-            None | Some("") => Err(AuthError::Missing.into()),
-            Some(token) => state
-                .tokens
-                .verify(token)
+        ready(
+            bearer(req)
+                .and_then(|token| state.tokens.verify(token))
                 .map(Identity)
                 .map_err(Problem::from),
-        })
+        )
     }
+}
+
+/// The token of `Authorization: Bearer <token>`; the scheme's name in any case (RFC 7235).
+/// Two `Authorization` headers are refused: which one a proxy or a server reads is anyone's guess.
+fn bearer(req: &HttpRequest) -> Result<&str, AuthError> {
+    let mut headers = req.headers().get_all(header::AUTHORIZATION);
+    let (Some(value), None) = (headers.next(), headers.next()) else {
+        return Err(if req.headers().contains_key(header::AUTHORIZATION) {
+            AuthError::Ambiguous
+        } else {
+            AuthError::Missing
+        });
+    };
+    let value = value.to_str().map_err(|_| AuthError::Invalid)?.trim();
+    let (scheme, token) = value.split_once(' ').ok_or(AuthError::Missing)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthError::Missing);
+    }
+    Ok(token.trim())
 }
 
 #[derive(Deserialize)]
@@ -58,7 +66,7 @@ pub async fn token(
     payload: web::Payload,
 ) -> Result<HttpResponse, Problem> {
     let bytes = body::read(&req, payload, &state).await?;
-    let credentials: Credentials = crate::domain::from_json(&body::parse(&bytes, None)?)?;
+    let credentials: Credentials = crate::domain::from_json(&body::parse(&req, &bytes, None)?)?;
     let username = credentials.username.trim().to_string();
     let address = req
         .peer_addr()

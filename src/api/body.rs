@@ -1,5 +1,6 @@
-//! Reading request bodies and headers the way the contract wants: over the limit is 413, not
-//! JSON at all is 400, and anything else wrong is a 422 that names the field.
+//! Reading request bodies and headers the way the contract wants: over the limit is 413, sent as
+//! another type than JSON 415, not JSON at all 400, and anything else wrong a 422 that names the
+//! field.
 
 use super::problem::Problem;
 use actix_web::HttpRequest;
@@ -59,12 +60,22 @@ async fn read_within(
     Ok(body.freeze())
 }
 
-/// The body as JSON: 400 when it is not JSON at all, 422 when a text holds a NUL character (no
-/// store keeps one). An empty body reads as `empty` (actions without a payload may send none).
-pub fn parse(body: &[u8], empty: Option<Value>) -> Result<Value, Problem> {
+/// The body as JSON: 415 when it is declared as something else, 400 when it is not JSON at all,
+/// 422 when a text holds a NUL character (no store keeps one). An empty body reads as `empty`
+/// (actions without a payload may send none, with or without a type).
+pub fn parse(req: &HttpRequest, body: &[u8], empty: Option<Value>) -> Result<Value, Problem> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return empty
             .ok_or_else(|| Problem::malformed("the request body is empty; send a JSON object"));
+    }
+    if let Some(declared) = req.headers().get(header::CONTENT_TYPE)
+        && !is_json(declared.to_str().unwrap_or_default())
+    {
+        return Err(Problem::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the request body must be JSON: send Content-Type: application/json",
+        ));
     }
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| Problem::malformed(format!("the request body is not valid JSON: {e}")))?;
@@ -72,6 +83,21 @@ pub fn parse(body: &[u8], empty: Option<Value>) -> Result<Value, Problem> {
         Some(field) => Err(Problem::field(&field, "may not contain the NUL character")),
         None => Ok(value),
     }
+}
+
+/// `application/json`, or a JSON-based type such as `application/problem+json`, with any
+/// parameters (`; charset=utf-8`).
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"))
 }
 
 /// The path of the first string (or key) holding a NUL character.

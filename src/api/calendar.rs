@@ -5,11 +5,11 @@ use super::auth::Identity;
 use super::problem::Problem;
 use super::views::timestamp;
 use super::{AppState, body, db};
-use crate::domain::FieldError;
 use crate::domain::calendar::Year;
 use crate::domain::duration::Duration;
 use crate::domain::lifecycle::DomainError;
 use crate::domain::ticket::Role;
+use crate::domain::{FieldError, collect, time};
 use crate::service::calendar as service;
 use crate::store;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -73,7 +73,7 @@ pub async fn put(
     if who.0.role() != Some(Role::Admin) {
         return Err(DomainError::Forbidden("only admins load the calendar".into()).into());
     }
-    let input: YearInput = crate::domain::from_json(&body::parse(&bytes, None)?)?;
+    let input: YearInput = crate::domain::from_json(&body::parse(&req, &bytes, None)?)?;
     let mut errors = vec![];
     let mut dates = |field: &str, list: &[String]| -> BTreeSet<NaiveDate> {
         let mut out = BTreeSet::new();
@@ -133,17 +133,10 @@ pub async fn deadline(
     params: web::Query<DeadlineParams>,
 ) -> Result<HttpResponse, Problem> {
     let mut errors = vec![];
+    let tz = state.settings.timezone;
     let from = match params.from.as_deref().map(str::trim) {
         None | Some("") => Some(store::now()),
-        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
-            .map(|t| t.naive_utc())
-            .map_err(|_| {
-                errors.push(FieldError::new(
-                    "from",
-                    "must be an RFC 3339 time; write + as %2B",
-                ))
-            })
-            .ok(),
+        Some(text) => collect(&mut errors, time::parse("from", text, tz)),
     };
     let duration = match params.duration.as_deref() {
         None => {
@@ -159,7 +152,16 @@ pub async fn deadline(
         return Err(Problem::invalid(errors));
     };
     let due = service::deadline(&state.settings, from, duration);
-    let tz = state.settings.timezone;
+    if !time::writable(due.at, tz) {
+        return Err(Problem::field(
+            "duration",
+            format!(
+                "from {} the period ends past the year {}",
+                timestamp(from, tz),
+                time::YEARS.end()
+            ),
+        ));
+    }
     Ok(HttpResponse::Ok().json(json!({
         "from": timestamp(from, tz),
         "duration": duration,

@@ -1,12 +1,13 @@
 //! What every request passes through on its way in and out: a request id (`X-Request-Id`, taken
 //! from the caller when it is sane, made otherwise), one log line and the HTTP metrics per
-//! request (by route pattern, never by path or query, which can carry personal data), and the
-//! security headers of every answer.
+//! request (by route pattern, never by path or query, which can carry personal data), HEAD
+//! answered as GET without a body, and the security headers of every answer.
 
 use crate::metrics;
 use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing::Instrument;
@@ -22,7 +23,7 @@ fn sane(id: &str) -> bool {
 }
 
 pub async fn edge(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = std::time::Instant::now();
@@ -39,6 +40,11 @@ pub async fn edge(
         _ => "other",
     }
     .to_string();
+    // HEAD is GET without the body (RFC 9110 §9.3.2): routed as GET, and the connection, which
+    // knows the request was HEAD, sends the head of the answer only.
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
     let span = tracing::info_span!("request", request_id = %id);
     let mut res = next.call(req).instrument(span.clone()).await?;
     let route = res

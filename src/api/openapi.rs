@@ -86,11 +86,12 @@ pub struct Problem {
     title: String,
     status: u16,
     detail: String,
-    /// Stable: malformed_json, unauthorized, forbidden, not_found, invalid_state, stale_version,
-    /// payload_too_large, request_timeout, validation_failed, idempotency_key_reused, too_many_attempts,
-    /// unavailable.
+    /// Stable: malformed_json, unauthorized, forbidden, not_found, method_not_allowed,
+    /// invalid_state, stale_version, payload_too_large, unsupported_media_type, request_timeout,
+    /// validation_failed, idempotency_key_reused, too_many_attempts, unavailable.
     code: String,
-    /// For invalid input: every field that is wrong.
+    /// For invalid input: the fields that are wrong (the first 20; `detail` gives the count).
+    #[schema(max_items = 20)]
     errors: Option<Vec<FieldProblem>>,
 }
 
@@ -245,13 +246,16 @@ pub struct TicketPage {
 #[schema(example = json!({"department": "shijian", "co_departments": ["renshe"], "note": "请按时办理"}))]
 pub struct ActionInput {
     department: Option<String>,
+    /// At most 20 departments.
+    #[schema(max_items = 20)]
     co_departments: Option<Vec<String>>,
     note: Option<String>,
     reason: Option<String>,
     content: Option<String>,
     working_days: Option<u32>,
     approve: Option<bool>,
-    /// RFC 3339.
+    /// RFC 3339, in the future, years 1970 to 9999; the escalation ladder after it must end
+    /// by 9999 too.
     due: Option<String>,
     #[schema(schema_with = satisfaction_or_null)]
     satisfaction: Option<String>,
@@ -424,6 +428,7 @@ const PROBLEM: &str = "application/problem+json";
         (status = 401, description = "wrong username or password", body = Problem, content_type = PROBLEM),
         (status = 408, description = "the body did not arrive in time", body = Problem, content_type = PROBLEM),
         (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "the body is sent as another type than JSON", body = Problem, content_type = PROBLEM),
         (status = 422, description = "missing or wrong fields", body = Problem, content_type = PROBLEM),
         (status = 429, description = "too many failed sign-ins; see Retry-After", body = Problem, content_type = PROBLEM),
         (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
@@ -441,6 +446,7 @@ fn token() {}
         (status = 403, description = "not an operator", body = Problem, content_type = PROBLEM),
         (status = 408, description = "the body did not arrive in time", body = Problem, content_type = PROBLEM),
         (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "the body is sent as another type than JSON", body = Problem, content_type = PROBLEM),
         (status = 422, description = "invalid fields, or the key reused with another body", body = Problem, content_type = PROBLEM),
         (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
     ))]
@@ -452,9 +458,9 @@ fn create_ticket() {}
         ("state" = Option<String>, Query, description = "a state"),
         ("department" = Option<String>, Query, description = "lead or co-handling department code"),
         ("category" = Option<String>, Query, description = "a category"),
-        ("q" = Option<String>, Query, description = "number, subject or enterprise contains this"),
-        ("created_from" = Option<String>, Query, description = "RFC 3339 or YYYY-MM-DD (start of that day)"),
-        ("created_to" = Option<String>, Query, description = "RFC 3339 or YYYY-MM-DD (that day included)"),
+        ("q" = Option<String>, Query, description = "number, subject, enterprise name or credit code contains this, or the contact's phone is this number in any common form (a department does not find a 举报 by its reporter's phone); up to 100 characters"),
+        ("created_from" = Option<String>, Query, description = "RFC 3339 or YYYY-MM-DD (start of that day); years 1970 to 9999 in the configured zone"),
+        ("created_to" = Option<String>, Query, description = "RFC 3339 or YYYY-MM-DD (that day included); years 1970 to 9999 in the configured zone"),
         ("overdue" = Option<bool>, Query, description = "a running deadline has passed"),
         ("due_before" = Option<String>, Query, description = "the nearest deadline is before this"),
         ("limit" = Option<i64>, Query, description = "1 to 100, default 20"),
@@ -496,6 +502,7 @@ fn get_ticket() {}
         (status = 412, description = "stale If-Match", body = Problem, content_type = PROBLEM),
         (status = 408, description = "the body did not arrive in time", body = Problem, content_type = PROBLEM),
         (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "the body is sent as another type than JSON", body = Problem, content_type = PROBLEM),
         (status = 422, description = "invalid fields", body = Problem, content_type = PROBLEM),
         (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
     ))]
@@ -529,8 +536,8 @@ fn timers() {}
 #[utoipa::path(get, path = "/api/v1/calendar/deadline", tag = "calendar",
     description = "When a period from a moment ends, on the working-day calendar.",
     params(
-        ("from" = Option<String>, Query, description = "RFC 3339 (write + as %2B); default now"),
-        ("duration" = String, Query, description = "3wd, 4wh, 7d, 2h, 30m or 45s"),
+        ("from" = Option<String>, Query, description = "RFC 3339 (write + as %2B), years 1970 to 9999; default now"),
+        ("duration" = String, Query, description = "3wd, 4wh, 7d, 2h, 30m or 45s, at most ten years; the period must end by 9999-12-31"),
     ),
     responses(
         (status = 200, body = Deadline),
@@ -560,6 +567,7 @@ fn calendar_get() {}
         (status = 404, description = "not a year", body = Problem, content_type = PROBLEM),
         (status = 408, description = "the body did not arrive in time", body = Problem, content_type = PROBLEM),
         (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "the body is sent as another type than JSON", body = Problem, content_type = PROBLEM),
         (status = 422, description = "bad dates", body = Problem, content_type = PROBLEM),
         (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
     ))]

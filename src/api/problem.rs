@@ -26,6 +26,18 @@ pub struct Problem {
     pub retry_after: Option<u32>,
 }
 
+/// How many wrong fields a 422 lists at most.
+pub const ERRORS_SHOWN: usize = 20;
+/// How long a field's name or message may run in a 422; what a caller sent is echoed this far.
+const TEXT_SHOWN: usize = 200;
+
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(TEXT_SHOWN) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
 impl Problem {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         Problem {
@@ -39,11 +51,22 @@ impl Problem {
         }
     }
 
+    /// A 422 naming the fields that are wrong: the first `ERRORS_SHOWN` of them, each cut to a
+    /// readable length, so that a body repeating one mistake many times gets a short answer.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
+        let total = errors.len();
         let detail = match errors.as_slice() {
-            [one] => format!("{}: {}", one.field, one.message),
-            _ => format!("{} fields are invalid", errors.len()),
+            [one] => format!("{}: {}", shorten(&one.field), shorten(&one.message)),
+            _ if total > ERRORS_SHOWN => {
+                format!("{total} fields are invalid; the first {ERRORS_SHOWN} are listed")
+            }
+            _ => format!("{total} fields are invalid"),
         };
+        let errors = errors
+            .into_iter()
+            .take(ERRORS_SHOWN)
+            .map(|e| FieldError::new(shorten(&e.field), shorten(&e.message)))
+            .collect();
         Problem {
             errors,
             ..Problem::new(

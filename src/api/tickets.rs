@@ -6,12 +6,12 @@ use super::views::{self, Cursor, Page};
 use super::{AppState, body, db};
 use crate::domain::lifecycle::{self, ActionKind};
 use crate::domain::ticket::{Category, State, Ticket, TicketId};
-use crate::domain::{FieldError, collect, has_control};
+use crate::domain::{FieldError, collect, has_control, time};
 use crate::service::tickets::{self as service, Created};
 use crate::store::{self, tickets::Filter};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ pub async fn create(
     // Who may create comes before what is wrong with the request.
     lifecycle::may_create(&who.0)?;
     let key = body::idempotency_key(&req)?;
-    let input = body::parse(&bytes, None)?;
+    let input = body::parse(&req, &bytes, None)?;
     let actor = who.0;
     let st = state.clone();
     let created = db(&state, move |conn| {
@@ -93,7 +93,7 @@ pub async fn act(
     let if_match = body::if_match(&req);
     let bytes = body::read(&req, payload, &state).await?;
     let actor = who.0;
-    let input = match body::parse(&bytes, Some(json!({}))) {
+    let input = match body::parse(&req, &bytes, Some(json!({}))) {
         Ok(input) => input,
         Err(unreadable) => {
             // Who may do what comes before what is wrong with the body.
@@ -280,7 +280,6 @@ fn parse_choice<T: std::str::FromStr<Err = String>>(
     }
 }
 
-/// An RFC 3339 time, or a date meaning the start of that day in the configured zone.
 /// An RFC 3339 time, or a date: the start of that day in the configured zone, or with
 /// `end_of_day` the start of the next (so `created_to=2026-11-28` includes the 28th).
 fn parse_time(
@@ -289,35 +288,10 @@ fn parse_time(
     tz: chrono_tz::Tz,
     end_of_day: bool,
 ) -> Result<Option<NaiveDateTime>, FieldError> {
-    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    let bad = || {
-        FieldError::new(
-            field,
-            "must be an RFC 3339 time (2026-11-28T09:00:00+08:00; write + as %2B) or a date (2026-11-28), years 1970 to 9999",
-        )
-    };
-    let at = match chrono::DateTime::parse_from_rfc3339(v) {
-        Ok(t) => t.naive_utc(),
-        Err(_) => {
-            let date = NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| bad())?;
-            let date = if end_of_day {
-                date.succ_opt().ok_or_else(bad)?
-            } else {
-                date
-            };
-            let midnight = tz
-                .from_local_datetime(&date.and_time(chrono::NaiveTime::MIN))
-                .earliest();
-            midnight.ok_or_else(bad)?.naive_utc()
-        }
-    };
-    // Both stores keep these years; PostgreSQL refuses far outside them.
-    if !(1970..=9999).contains(&at.year()) {
-        return Err(bad());
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => time::parse_time_or_date(field, v, tz, end_of_day).map(Some),
     }
-    Ok(Some(at))
 }
 
 fn parse_flag(field: &str, value: Option<&str>) -> Result<Option<bool>, FieldError> {

@@ -7,8 +7,8 @@ use super::lifecycle::{
 };
 use super::sla::TimerKind;
 use super::ticket::{Actor, State, Ticket};
+use super::time;
 use super::timer::{Step, Timer};
-use chrono::{SecondsFormat, TimeZone};
 use serde_json::json;
 
 /// One step of a timer that fired, for the metrics (kind, level, lag).
@@ -46,10 +46,7 @@ pub fn fire(ticket: &Ticket, ctx: &Context) -> (Vec<Effects>, Vec<Fired>) {
             }
         };
         let tz = ctx.calendar.timezone();
-        let local = |t| {
-            tz.from_utc_datetime(&t)
-                .to_rfc3339_opts(SecondsFormat::Secs, true)
-        };
+        let local = |t| time::rfc3339(t, tz);
         let event = Event {
             action: action.to_string(),
             actor: Actor::System,

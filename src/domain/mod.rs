@@ -49,6 +49,7 @@ pub mod lifecycle;
 pub mod phone;
 pub mod sla;
 pub mod ticket;
+pub mod time;
 pub mod timer;
 
 pub use credit_code::CreditCode;
@@ -98,8 +99,9 @@ pub fn from_json<T: serde::de::DeserializeOwned>(
 }
 
 /// Free text a person must fill in: not blank, at most `max` characters; returns it trimmed.
+/// Text made only of blanks and invisible characters (zero-width spaces, BOMs) is blank.
 pub fn required_text(field: &str, value: Option<&str>, max: usize) -> Result<String, FieldError> {
-    let text = value.map(str::trim).unwrap_or_default();
+    let text = value.map(trim).unwrap_or_default();
     if text.is_empty() {
         return Err(FieldError::new(field, "is required and may not be blank"));
     }
@@ -111,7 +113,7 @@ pub fn optional_text(
     value: Option<&str>,
     max: usize,
 ) -> Result<Option<String>, FieldError> {
-    match value.map(str::trim) {
+    match value.map(trim) {
         None | Some("") => Ok(None),
         Some(t) if t.chars().count() > max => Err(FieldError::new(
             field,
@@ -123,6 +125,22 @@ pub fn optional_text(
         )),
         Some(t) => Ok(Some(t.to_string())),
     }
+}
+
+/// `text` without the blanks and invisible characters around it.
+pub fn trim(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_whitespace() || invisible(c))
+}
+
+/// Characters that take no room on screen: zero-width spaces and joiners, the BOM, direction
+/// marks, the soft hyphen, word joiners and the Hangul fillers. A name made of them shows as
+/// nothing.
+pub fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}')
 }
 
 /// Control characters other than line breaks and tabs: never part of a person's text.

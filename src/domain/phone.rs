@@ -13,26 +13,62 @@ pub struct Phone(String);
 pub struct PhoneError;
 
 impl Phone {
+    /// Reads a number as people write it — with spaces, hyphens, dots or brackets anywhere, a
+    /// country code (`+86`, `0086`, `86`), a trunk `0` before a mobile (`013800138000`), a
+    /// landline's extension after a last group or `转` — into one form: `13800138000`,
+    /// `0714-6351234`, `027-87654321-801`.
     pub fn parse(input: &str) -> Result<Self, PhoneError> {
-        let compact: String = input
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '(' | ')'))
-            .collect();
-        let local = compact
-            .strip_prefix("+86")
-            .or_else(|| compact.strip_prefix("0086"))
-            .map(|rest| rest.trim_start_matches('-'))
-            .unwrap_or(&compact);
-        if let Some(mobile) = parse_mobile(local) {
-            return Ok(Self(mobile));
+        let (main, ext) = match input.split_once('转') {
+            Some((main, ext)) => (main, Some(digits_only(ext).ok_or(PhoneError)?)),
+            None => (input, None),
+        };
+        let mut groups = groups(main).ok_or(PhoneError)?;
+        // A country code: no number at home starts with 86 or 00.
+        let first = groups.first_mut().ok_or(PhoneError)?;
+        let rest = ["0086", "86"]
+            .iter()
+            .find_map(|cc| first.strip_prefix(cc).map(str::to_string));
+        let abroad = rest.is_some();
+        // After a +, only China's code makes a number here.
+        if main.trim_start().starts_with('+') && !first.starts_with("86") {
+            return Err(PhoneError);
         }
-        // A landline written after +86 drops its leading 0 ("+86 714 6351234").
-        if local.len() != compact.len() && !local.starts_with('0') {
-            return parse_landline(&format!("0{local}"))
-                .map(Self)
-                .ok_or(PhoneError);
+        if let Some(rest) = rest {
+            *first = rest;
+            groups.retain(|g| !g.is_empty());
         }
-        parse_landline(local).map(Self).ok_or(PhoneError)
+        let all: String = groups.concat();
+        if ext.is_none() {
+            let mobile = all
+                .strip_prefix('0')
+                .filter(|m| m.starts_with('1'))
+                .unwrap_or(&all);
+            if let Some(mobile) = parse_mobile(mobile) {
+                return Ok(Self(mobile));
+            }
+        }
+        // A landline written after a country code drops its trunk 0 ("+86 714 6351234").
+        if abroad && !all.starts_with('0') {
+            groups.insert(0, "0".to_string());
+        }
+        // The fewest leading groups that make a whole number; one group left over is its
+        // extension ("027-87654321-801"), more are not a number.
+        (1..=groups.len())
+            .find_map(|k| {
+                let number = parse_landline(&groups[..k].concat())?;
+                let extension = match (&groups[k..], &ext) {
+                    ([], None) => None,
+                    ([], Some(e)) | ([e], None) => Some(e),
+                    _ => return None,
+                };
+                match extension {
+                    None => Some(number),
+                    Some(e) if e.len() <= 6 => Some(format!("{number}-{e}")),
+                    Some(_) => None,
+                }
+            })
+            .map(Self)
+            .ok_or(PhoneError)
     }
 
     pub fn as_str(&self) -> &str {
@@ -57,54 +93,63 @@ impl fmt::Display for Phone {
     }
 }
 
-fn parse_mobile(s: &str) -> Option<String> {
-    let digits: String = s.chars().filter(|&c| c != '-').collect();
+/// The runs of digits of `s` between separators (spaces, hyphens, dots, brackets, a leading
+/// `+`); `None` when anything else is in it.
+fn groups(s: &str) -> Option<Vec<String>> {
+    let s = s.trim();
+    let s = s.strip_prefix('+').unwrap_or(s);
+    let mut groups = vec![String::new()];
+    for c in s.chars() {
+        match c {
+            '0'..='9' => groups.last_mut()?.push(c),
+            ' ' | '-' | '.' | '(' | ')' | '（' | '）' | '\u{3000}' => {
+                if !groups.last()?.is_empty() {
+                    groups.push(String::new());
+                }
+            }
+            _ => return None,
+        }
+    }
+    groups.retain(|g| !g.is_empty());
+    (!groups.is_empty()).then_some(groups)
+}
+
+fn digits_only(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.to_string())
+}
+
+/// 11 digits, 13x to 19x.
+fn parse_mobile(digits: &str) -> Option<String> {
     let b = digits.as_bytes();
     let ok = b.len() == 11
         && b.iter().all(u8::is_ascii_digit)
         && b[0] == b'1'
         && (b'3'..=b'9').contains(&b[1]);
-    ok.then_some(digits)
+    ok.then(|| digits.to_string())
 }
 
-/// `0AA(A)-NNNNNNN(N)[-EXT]`, the hyphen after the area code optional when there is no extension.
-fn parse_landline(s: &str) -> Option<String> {
-    if !s.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-        return None;
-    }
-    let mut parts = s.split('-');
-    let first = parts.next()?;
-    let (area, number, ext) = match (parts.next(), parts.next(), parts.next()) {
-        (None, _, _) => {
-            let area_len = area_code_len(first).filter(|&n| n < first.len())?;
-            (&first[..area_len], &first[area_len..], None)
-        }
-        (Some(number), ext, None) => (first, number, ext),
-        _ => return None,
-    };
-    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
-    let area_ok = digits(area) && area_code_len(area) == Some(area.len());
-    let number_ok =
-        digits(number) && (7..=8).contains(&number.len()) && !number.starts_with(['0', '1']);
-    let ext_ok = ext.is_none_or(|e| digits(e) && e.len() <= 6);
-    if !(area_ok && number_ok && ext_ok) {
-        return None;
-    }
-    Some(match ext {
-        Some(e) => format!("{area}-{number}-{e}"),
-        None => format!("{area}-{number}"),
-    })
+/// An area code and a local number of 7 or 8 digits not starting with 0 or 1, written
+/// `0AA(A)-NNNNNNN(N)`.
+fn parse_landline(digits: &str) -> Option<String> {
+    let area_len = area_code_len(digits)?;
+    let (area, number) = digits.split_at(area_len.min(digits.len()));
+    let ok = (7..=8).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && !number.starts_with(['0', '1']);
+    ok.then(|| format!("{area}-{number}"))
 }
 
-/// Beijing 010 and the 02x cities have three-digit codes; every other code has four.
+/// Beijing 010 and the 02x cities have three-digit codes; every other code (03xx to 09xx) has
+/// four. No code starts 00 or 01 but Beijing's.
 fn area_code_len(s: &str) -> Option<usize> {
     let b = s.as_bytes();
-    if b.len() < 3 || b[0] != b'0' || !b[..3].iter().all(u8::is_ascii_digit) {
+    if b.len() < 4 || b[0] != b'0' || !b[..4].iter().all(u8::is_ascii_digit) {
         return None;
     }
-    match b[1] {
-        b'1' | b'2' => Some(3),
-        b'3'..=b'9' => Some(4),
+    match (b[1], b[2]) {
+        (b'1', b'0') | (b'2', _) => Some(3),
+        (b'3'..=b'9', _) => Some(4),
         _ => None,
     }
 }
@@ -120,6 +165,12 @@ mod tests {
             ("+86 138 0013 8000", "13800138000"),
             ("0086-19912345678", "19912345678"),
             ("138-0013-8000", "13800138000"),
+            ("86 13800138000", "13800138000"),
+            ("8613800138000", "13800138000"),
+            ("013800138000", "13800138000"),
+            ("0 138 0013 8000", "13800138000"),
+            ("138.0013.8000", "13800138000"),
+            (" +86 (138) 0013-8000 ", "13800138000"),
         ] {
             assert_eq!(Phone::parse(input).unwrap().as_str(), canonical, "{input}");
         }
@@ -129,6 +180,9 @@ mod tests {
             "138001380001",
             "23800138000",
             "1380013800x",
+            "0013800138000",
+            "013800138000转12",
+            "+1 415 555 0100",
         ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
@@ -144,6 +198,14 @@ mod tests {
             ("027-87654321-801", "027-87654321-801"),
             ("(0714) 6351234", "0714-6351234"),
             ("+86 714 6351234", "0714-6351234"),
+            ("(0714) 635-1234", "0714-6351234"),
+            ("0714 635 1234", "0714-6351234"),
+            ("（0714）6351234", "0714-6351234"),
+            ("+86 (0)714 6351234", "0714-6351234"),
+            ("0086 27 87654321", "027-87654321"),
+            ("027-87654321转801", "027-87654321-801"),
+            ("027 8765 4321 801", "027-87654321-801"),
+            ("0755-83456789", "0755-83456789"),
         ] {
             assert_eq!(
                 Phone::parse(input).map(|p| p.to_string()),
@@ -165,6 +227,10 @@ mod tests {
             "071长",
             "07长14-6351234",
             "0714-",
+            "013-8765432",
+            "0714-6351234-12-3",
+            "0714-6351234转",
+            "0714-6351234转1234567",
         ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }

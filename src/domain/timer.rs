@@ -136,6 +136,14 @@ impl Timer {
         Some(plan.calendar.due(self.due_at, step).at)
     }
 
+    /// The last moment the timer can fire: the top of its ladder, or its deadline when the
+    /// ladder is empty.
+    pub fn last_step(&self, plan: &Plan) -> NaiveDateTime {
+        self.level_at(plan.steps.len(), plan)
+            .unwrap_or(self.due_at)
+            .max(self.due_at)
+    }
+
     fn next_step(&self, plan: &Plan) -> Option<NaiveDateTime> {
         if self.ended_at.is_some() {
             return None;

@@ -36,6 +36,23 @@ pub fn bump_counter(conn: &mut DbConn, year: i32) -> Result<i64, StoreError> {
     })
 }
 
+/// Marks `year` known and changed now (by the database's clock), creating its row on first use.
+/// On PostgreSQL the row stays locked until the transaction ends, so writers of one year queue
+/// on it and each replaces the days the previous one left.
+pub fn touch_calendar_year(conn: &mut DbConn, year: i32) -> Result<(), StoreError> {
+    use super::schema::calendar_years::dsl as y;
+    let upsert = diesel::insert_into(y::calendar_years)
+        .values((y::year.eq(year), y::updated_at.eq(diesel::dsl::now)))
+        .on_conflict(y::year)
+        .do_update()
+        .set(y::updated_at.eq(diesel::dsl::now));
+    match conn {
+        DbConn::Postgres(pg) => upsert.execute(pg)?,
+        DbConn::Sqlite(lite) => upsert.execute(lite)?,
+    };
+    Ok(())
+}
+
 /// Inserts a department unless one with its code exists; returns whether it was inserted.
 pub fn insert_department_if_missing(
     conn: &mut DbConn,

@@ -1,9 +1,9 @@
 //! The working-day calendar as data: which years are known, and their days off and make-up
 //! working days.
 
-use super::StoreError;
 use super::conn::DbConn;
 use super::schema::{calendar_days, calendar_years};
+use super::{StoreError, backend};
 use crate::domain::calendar::Year;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -31,17 +31,12 @@ pub fn load(conn: &mut DbConn) -> Result<BTreeMap<i32, Year>, StoreError> {
     Ok(years)
 }
 
-/// Replaces one year's days off and make-up working days, and marks the year known.
+/// Replaces one year's days off and make-up working days, and marks the year known. The year's
+/// row is written first and never deleted: it is what writers of the same year queue on.
 pub fn replace_year(conn: &mut DbConn, year: i32, days: &Year) -> Result<(), StoreError> {
+    // The database's clock, not this host's: instances compare it to know when to reload.
+    backend::touch_calendar_year(conn, year)?;
     diesel::delete(calendar_days::table.filter(calendar_days::year.eq(year))).execute(conn)?;
-    diesel::delete(calendar_years::table.find(year)).execute(conn)?;
-    diesel::insert_into(calendar_years::table)
-        // The database's clock, not this host's: instances compare it to know when to reload.
-        .values((
-            calendar_years::year.eq(year),
-            calendar_years::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)?;
     let rows = days
         .off
         .iter()

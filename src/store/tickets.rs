@@ -6,6 +6,7 @@ use super::outbox::{self, MailRoles, OutboxRow};
 use super::schema::{ticket_departments, ticket_events, tickets};
 use super::timers::TimerRow;
 use super::{StoreError, backend};
+use crate::domain::Phone;
 use crate::domain::lifecycle::Recipient;
 use crate::domain::lifecycle::{Effects, Event};
 use crate::domain::ticket::{Actor, Category, Contact, Enterprise, Role, State, Ticket, TicketId};
@@ -539,13 +540,25 @@ pub fn list(conn: &mut DbConn, filter: &Filter) -> Result<Vec<Ticket>, StoreErro
             .replace('%', "\\%")
             .replace('_', "\\_");
         let pattern = format!("%{escaped}%");
-        query = query.filter(
-            lower(tickets::number)
+        let text = lower(tickets::number)
+            .like(pattern.clone())
+            .escape('\\')
+            .or(lower(tickets::subject).like(pattern.clone()).escape('\\'))
+            .or(lower(tickets::enterprise_name)
                 .like(pattern.clone())
-                .escape('\\')
-                .or(lower(tickets::subject).like(pattern.clone()).escape('\\'))
-                .or(lower(tickets::enterprise_name).like(pattern).escape('\\')),
-        );
+                .escape('\\'))
+            .or(lower(tickets::credit_code).like(pattern).escape('\\'));
+        // A caller's number, in whatever form it was typed, finds the cases logged with it;
+        // but a department never finds a 举报 by its reporter's number, which it may not see.
+        query = match Phone::parse(q) {
+            Ok(phone) if filter.visible_to.is_some() => query.filter(
+                text.or(tickets::contact_phone
+                    .eq(phone.to_string())
+                    .and(tickets::category.ne(Category::Report.to_string()))),
+            ),
+            Ok(phone) => query.filter(text.or(tickets::contact_phone.eq(phone.to_string()))),
+            Err(_) => query.filter(text),
+        };
     }
     if let Some(from) = filter.created_from {
         query = query.filter(tickets::created_at.ge(from));

@@ -230,7 +230,11 @@ impl TestApp {
         for (k, v) in headers {
             req = req.insert_header((*k, *v));
         }
+        let typed = headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
         let mut res = match body {
+            Some(b) if typed => req.send_body(b).await,
             Some(b) => {
                 req.insert_header(("Content-Type", "application/json"))
                     .send_body(b)
@@ -251,6 +255,25 @@ impl TestApp {
             headers: res.headers().clone(),
             body,
         }
+    }
+
+    /// A GET carrying two `Authorization` headers; the status and the body as text.
+    pub async fn send_twice_authorized(
+        &self,
+        path: &str,
+        first: &str,
+        second: &str,
+    ) -> (u16, String) {
+        let mut res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .append_header(("Authorization", format!("Bearer {first}")))
+            .append_header(("Authorization", format!("Bearer {second}")))
+            .send()
+            .await
+            .expect("the server answers");
+        let body = res.body().await.expect("a body");
+        (res.status().as_u16(), String::from_utf8_lossy(&body).into())
     }
 
     /// POSTs `body` in chunks, without a Content-Length.

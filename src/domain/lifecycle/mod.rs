@@ -16,6 +16,7 @@ use super::sla::{Policy, TimerKind};
 use super::ticket::{
     Actor, ExtensionRequest, Outcome, Role, Satisfaction, State, Ticket, TicketId,
 };
+use super::time;
 use super::timer::Timer;
 use super::{FieldError, from_json};
 use chrono::NaiveDateTime;
@@ -219,13 +220,16 @@ impl ActionKind {
         let text = |v: &Value| v.as_str().map(|s| s.trim().to_string());
         match self {
             ActionKind::Dispatch | ActionKind::Assign => {
+                // As many as a valid payload can name, each short enough to be a code: the
+                // look-up stays a bounded `IN (…)` whatever the body holds.
+                let code = |v: &Value| text(v).filter(|c| c.chars().count() <= DEPARTMENT_CODE_MAX);
                 let mut departments: Vec<String> = payload
                     .get("department")
-                    .and_then(text)
+                    .and_then(code)
                     .into_iter()
                     .collect();
                 if let Some(co) = payload.get("co_departments").and_then(Value::as_array) {
-                    departments.extend(co.iter().filter_map(text));
+                    departments.extend(co.iter().take(CO_DEPARTMENTS_MAX).filter_map(code));
                 }
                 Lookups {
                     departments,
@@ -326,10 +330,10 @@ pub fn apply(
             json!({ "approve": p.approve, "note": p.note, "working_days": asked.working_days, "reason": asked.reason })
         }
         ActionKind::Supervise => {
-            let p = SupervisePayload::read(payload, actor, now)?;
+            let p = SupervisePayload::read(payload, actor, now, ctx.calendar.timezone())?;
             next.state = State::Supervised;
             detail.supervision_due = p.due;
-            json!(p)
+            p.event(ctx.calendar.timezone())
         }
         ActionKind::Coordinate => {
             let p = ReasonPayload::read(payload)?;
@@ -380,8 +384,44 @@ pub fn apply(
         at: now,
     };
     let timers = clocks::changes(action, ticket, &next, &detail, ctx);
+    check_writable(action, &next, &timers, ctx)?;
     let notifications = notify::for_action(action, &next);
     Ok(Effects::new(next, event, timers, notifications, ctx.timers))
+}
+
+/// Every moment a running timer of the change will reach, up to the top of its ladder, must be
+/// one the API can write (`time::YEARS`): a deadline set or moved past them is refused, naming
+/// the field that moved it.
+fn check_writable(
+    action: ActionKind,
+    ticket: &Ticket,
+    timers: &TimerChanges,
+    ctx: &Context,
+) -> Result<(), DomainError> {
+    let plan = ctx.plan(ticket);
+    let tz = ctx.calendar.timezone();
+    let too_far = timers
+        .started
+        .iter()
+        .chain(&timers.changed)
+        .filter(|t| t.is_running())
+        .any(|t| !time::writable(t.last_step(&plan), tz));
+    if !too_far {
+        return Ok(());
+    }
+    let field = match action {
+        ActionKind::Supervise => "due",
+        ActionKind::RequestExtension | ActionKind::DecideExtension => "working_days",
+        _ => "body",
+    };
+    Err(FieldError::new(
+        field,
+        format!(
+            "sets a deadline (or its escalation ladder) past the year {}",
+            time::YEARS.end()
+        ),
+    )
+    .into())
 }
 
 /// An extension is asked for while the `handle` deadline is still at least

@@ -3,15 +3,21 @@
 
 use super::Known;
 use crate::domain::ticket::{Actor, Satisfaction, State, TicketId};
+use crate::domain::time;
 use crate::domain::{FieldError, from_json, optional_text, required_text};
-use chrono::{DateTime, NaiveDateTime};
+use chrono::NaiveDateTime;
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub const TEXT_MAX: usize = 5000;
 pub const NOTE_MAX: usize = 2000;
 /// More than three months of working days is not an extension but a new case.
 pub const EXTENSION_MAX_DAYS: u32 = 60;
+/// A case has a handful of co-handling departments; a list longer than this is not one.
+pub const CO_DEPARTMENTS_MAX: usize = 20;
+/// No department code is longer; a longer text is not looked up.
+pub const DEPARTMENT_CODE_MAX: usize = 64;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,22 +53,26 @@ impl DispatchPayload {
             }
             Some(code) => {
                 if !known.departments.contains(code) {
-                    errors.push(FieldError::new(
-                        "department",
-                        format!("unknown department '{code}'"),
-                    ));
+                    errors.push(unknown_department("department", code));
                 }
                 code.to_string()
             }
         };
+        let listed = self.co_departments.len();
+        let co = if listed > CO_DEPARTMENTS_MAX {
+            errors.push(FieldError::new(
+                "co_departments",
+                format!("may list at most {CO_DEPARTMENTS_MAX} departments, not {listed}"),
+            ));
+            &[][..]
+        } else {
+            &self.co_departments[..]
+        };
         let mut co_departments: Vec<String> = vec![];
-        for (i, code) in self.co_departments.iter().map(|c| c.trim()).enumerate() {
+        for (i, code) in co.iter().map(|c| c.trim()).enumerate() {
             let field = format!("co_departments[{i}]");
             if !known.departments.contains(code) {
-                errors.push(FieldError::new(
-                    field,
-                    format!("unknown department '{code}'"),
-                ));
+                errors.push(unknown_department(&field, code));
             } else if code == department {
                 errors.push(FieldError::new(
                     field,
@@ -84,6 +94,15 @@ impl DispatchPayload {
             co_departments,
             note: note.unwrap_or_default(),
         })
+    }
+}
+
+/// A code that names no department; a text too long to be a code is not repeated back.
+fn unknown_department(field: &str, code: &str) -> FieldError {
+    if code.chars().count() > DEPARTMENT_CODE_MAX {
+        FieldError::new(field, "is not a department code")
+    } else {
+        FieldError::new(field, format!("unknown department '{code}'"))
     }
 }
 
@@ -152,15 +171,28 @@ pub struct SuperviseInput {
     due: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A 督办 order: its note, and the deadline a supervisor set (UTC), if any.
 pub struct SupervisePayload {
     pub note: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub due: Option<NaiveDateTime>,
 }
 
 impl SupervisePayload {
-    pub fn read(payload: &Value, actor: &Actor, now: NaiveDateTime) -> Result<Self, FieldError> {
+    /// What the timeline keeps: the due time with the zone's offset, as every time the API writes.
+    pub fn event(&self, tz: Tz) -> Value {
+        let mut event = json!({ "note": self.note });
+        if let Some(due) = self.due {
+            event["due"] = time::rfc3339(due, tz).into();
+        }
+        event
+    }
+
+    pub fn read(
+        payload: &Value,
+        actor: &Actor,
+        now: NaiveDateTime,
+        tz: Tz,
+    ) -> Result<Self, FieldError> {
         let raw: SuperviseInput = from_json(payload)?;
         let note = match actor {
             Actor::System => optional_text("note", raw.note.as_deref(), NOTE_MAX)?
@@ -170,14 +202,7 @@ impl SupervisePayload {
         let due = match raw.due {
             None => None,
             Some(text) => {
-                let due = DateTime::parse_from_rfc3339(&text)
-                    .map_err(|_| {
-                        FieldError::new(
-                            "due",
-                            "must be an RFC 3339 time, e.g. 2026-12-04T17:30:00+08:00",
-                        )
-                    })?
-                    .naive_utc();
+                let due = time::parse("due", &text, tz)?;
                 if due <= now {
                     return Err(FieldError::new("due", "must be in the future"));
                 }
