@@ -11,12 +11,12 @@
 //! and reads run against a table of realistic size. `--pid` reads the service's peak RSS at the end.
 
 use awc::Client;
+use closedloop::app::Settings;
+use closedloop::app::tickets as service;
 use closedloop::config::Config;
 use closedloop::domain::lifecycle::ActionKind;
 use closedloop::domain::ticket::{Actor, Role, TicketId};
 use closedloop::server;
-use closedloop::service::Settings;
-use closedloop::service::tickets as service;
 use closedloop::store::{self, Pool};
 use serde_json::{Value, json};
 use std::cell::RefCell;
@@ -418,15 +418,17 @@ fn run_store(
         _ => return None,
     };
     let operator = Actor::user("operator", Role::Operator, None);
-    let dept = Actor::user(department, Role::Department, Some(department));
+    let code = closedloop::domain::DepartmentCode::parse(department).expect("a department code");
+    let dept = Actor::user(department, Role::Department, Some(&code));
     let counter = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let tallies: Vec<Tally> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..clients)
             .map(|_| {
-                let (operator, dept, counter, ids, kind) = (
+                let (operator, dept, code, counter, ids, kind) = (
                     operator.clone(),
                     dept.clone(),
+                    code.clone(),
                     counter.clone(),
                     ids.clone(),
                     kind.clone(),
@@ -467,7 +469,7 @@ fn run_store(
                             }
                             "list" => {
                                 let filter = closedloop::store::tickets::Filter {
-                                    department: Some(department.to_string()),
+                                    department: Some(code.clone()),
                                     state: Some(closedloop::domain::ticket::State::Dispatched),
                                     limit: 51,
                                     ..Default::default()

@@ -5,9 +5,9 @@
 //!
 //!     cargo bench --bench scheduler   # env: CLOSEDLOOP_TEST_POSTGRES, BENCH_TICKETS, BENCH_DUE, BENCH_WORKERS
 
+use closedloop::app::scheduler::fire_due;
 use closedloop::config::Config;
 use closedloop::server;
-use closedloop::service::scheduler::fire_due;
 use closedloop::store::DbConn;
 use diesel::{Connection, QueryableByName, RunQueryDsl};
 use std::time::Instant;
@@ -119,12 +119,9 @@ fn run(url: &str, tickets: i64, due: i64) {
     );
 
     println!("\nclaim query plan:");
-    let plan = diesel::sql_query(format!(
-        "EXPLAIN {}",
-        closedloop::store::timers::CLAIM_DUE_SQL
-    ))
-    .bind::<diesel::sql_types::Timestamp, _>(at + chrono::Duration::seconds(1))
-    .bind::<diesel::sql_types::BigInt, _>(500i64);
+    let plan = diesel::sql_query(format!("EXPLAIN {}", closedloop::store::CLAIM_DUE_SQL))
+        .bind::<diesel::sql_types::Timestamp, _>(at + chrono::Duration::seconds(1))
+        .bind::<diesel::sql_types::BigInt, _>(500i64);
     for line in plan.load::<Plan>(pg(&mut conn)).unwrap() {
         println!("  {}", line.line);
     }
@@ -143,7 +140,7 @@ fn run(url: &str, tickets: i64, due: i64) {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let elapsed = started.elapsed();
-    let round = closedloop::service::scheduler::Round {
+    let round = closedloop::app::scheduler::Round {
         tickets: rounds.iter().map(|r| r.tickets).sum(),
         steps: rounds.iter().map(|r| r.steps).sum(),
     };

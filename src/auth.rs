@@ -1,6 +1,7 @@
 //! Who is asking: argon2 password hashes and HS256 JSON Web Tokens with the algorithm pinned and
 //! `exp` required. A token names its user, role and department; it is checked, not looked up.
 
+use crate::domain::DepartmentCode;
 use crate::domain::ticket::{Actor, Role};
 use argon2::Argon2;
 use argon2::password_hash::{
@@ -15,7 +16,7 @@ pub struct Claims {
     pub sub: String,
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<String>,
+    pub department: Option<DepartmentCode>,
     pub iat: i64,
     pub exp: i64,
 }
@@ -74,7 +75,8 @@ impl Tokens {
         let claims = Claims {
             sub: username.to_string(),
             role,
-            department: department.map(str::to_string),
+            // From the users table or a caller that checked it; `verify` checks it coming back.
+            department: department.map(|d| DepartmentCode::from_stored(d.to_string())),
             iat: now,
             exp: now + ttl.unwrap_or(self.ttl_seconds),
         };
@@ -147,7 +149,11 @@ mod tests {
         let t = tokens().issue("sj1", Role::Department, Some("shijian"), now(), None);
         assert_eq!(
             tokens().verify(&t),
-            Ok(Actor::user("sj1", Role::Department, Some("shijian")))
+            Ok(Actor::user(
+                "sj1",
+                Role::Department,
+                DepartmentCode::parse("shijian").ok().as_ref()
+            ))
         );
     }
 

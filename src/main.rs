@@ -3,12 +3,13 @@
 use anyhow::{Context, bail};
 use chrono::Datelike;
 use clap::{Parser, Subcommand};
+use closedloop::app::accounts;
 use closedloop::config::Config;
 use closedloop::domain::duration::Duration;
 use closedloop::domain::ticket::Role;
 use closedloop::jobs::mailer::Mailer;
 use closedloop::jobs::scheduler::Scheduler;
-use closedloop::store::{DbConn, conn, users};
+use closedloop::store::{DbConn, conn};
 use closedloop::{seed, server};
 use std::io::{BufRead, Write};
 use std::net::TcpListener;
@@ -104,7 +105,7 @@ fn main() -> anyhow::Result<()> {
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    if config.log.format == "json" {
+    if config.log.format == closedloop::config::LogFormat::Json {
         logs.json()
             .flatten_event(true)
             .with_current_span(true)
@@ -150,20 +151,19 @@ fn main() -> anyhow::Result<()> {
                 None
             };
             let mut db = server::connect(&config, true)?;
-            let user = seed::UserSeed {
+            let user = accounts::NewUser {
                 username,
                 role,
                 department,
                 email,
             };
-            seed::add_user(&mut db, &user, password.as_deref())?;
+            accounts::add_user(&mut db, &user, password.as_deref()).map_err(seed::describe)?;
             println!("user {} added", user.username);
             Ok(())
         }
         Command::Token { username, ttl } => {
             let mut db = server::connect(&config, true)?;
-            let user = users::find_by_username(&mut db, &username)?
-                .filter(|u| u.active)
+            let user = accounts::active_user(&mut db, &username)?
                 .with_context(|| format!("no active user '{username}'"))?;
             let ttl = match ttl {
                 Some(d) => Some(
@@ -175,7 +175,7 @@ fn main() -> anyhow::Result<()> {
             };
             let tokens = closedloop::auth::Tokens::new(
                 config.auth.jwt_secret.expose(),
-                server::elapsed(config.auth.token_ttl),
+                config.auth.token_ttl.chrono(),
             );
             let role: Role = user.role.parse().map_err(anyhow::Error::msg)?;
             let now = chrono::Utc::now().timestamp();
@@ -198,15 +198,15 @@ fn main() -> anyhow::Result<()> {
 fn check(config: &Config, strict: bool) -> anyhow::Result<()> {
     server::templates(config)?;
     println!(
-        "configuration ok (profile {:?}, mail {}, database {})",
+        "configuration ok (profile {:?}, mail {:?}, database {})",
         config.app.profile,
         config.mail.transport,
-        closedloop::config::redact_url(&config.database.url)
+        config.database.url.redacted()
     );
     let mut db = server::connect(config, false).context("database.url")?;
     let mut warnings = vec![];
-    if conn::migrations_current(&mut db)? {
-        let settings = server::load_settings(config, &mut db)?;
+    let settings = server::settings(config)?;
+    if closedloop::app::health::migrated(&mut db, &settings)? {
         let calendar = settings.calendars.current();
         let horizon = (chrono::Utc::now() + chrono::Duration::days(60)).date_naive();
         match calendar.known_until() {
@@ -263,7 +263,7 @@ fn scheduler(
         tracing::info!("scheduler off in this process");
         return None;
     }
-    let tick = server::std_elapsed(config.scheduler.tick);
+    let tick = config.scheduler.tick.std();
     Some(Scheduler::spawn(
         state.pool.clone(),
         state.settings.clone(),
@@ -282,8 +282,8 @@ fn mailer(
         tracing::info!("mailer off in this process");
         return Ok(None);
     }
-    let tick = server::std_elapsed(config.mail.tick);
-    if config.mail.transport == "file" {
+    let tick = config.mail.tick.std();
+    if config.mail.transport == closedloop::config::MailTransport::File {
         tracing::info!(dir = %config.mail.dir, "mail is written as .eml files, not sent");
     }
     Ok(Some(Mailer::spawn(
@@ -350,8 +350,7 @@ fn worker(config: &Config) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(stop_signal())?;
     tracing::info!("stopping: the scheduler and mailer finish their transaction");
     background.signal();
-    background
-        .join_until(std::time::Instant::now() + server::std_elapsed(config.http.shutdown_timeout));
+    background.join_until(std::time::Instant::now() + config.http.shutdown_timeout.std());
     Ok(())
 }
 
@@ -403,7 +402,7 @@ fn serve(
         scheduler: scheduler(config, &state, with_scheduler),
     };
     let http = config.http.clone();
-    let bound = server::std_elapsed(config.http.shutdown_timeout);
+    let bound = config.http.shutdown_timeout.std();
     // SIGINT and SIGTERM both stop gracefully: no new connections, in-flight requests finish
     // (for at most http.shutdown_timeout), the scheduler and mailer finish their transaction.
     let deadline = actix_web::rt::System::new().block_on(async {

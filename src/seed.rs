@@ -1,15 +1,15 @@
 //! `closedloop seed`: the district's departments and, with `--demo`, demo users and complaints.
 //! Read from `seeds/` when it exists, else from the copies built into the binary. Idempotent.
 
-use crate::auth;
+use crate::app::accounts::{self, NewUser};
+use crate::app::tickets::{self as service, Created};
+use crate::app::{AppError, Settings, departments};
+use crate::domain::DepartmentCode;
 use crate::domain::lifecycle::ActionKind;
-use crate::domain::ticket::{Actor, Role};
-use crate::service::tickets::{self as service, Created};
-use crate::service::{ServiceError, Settings};
-use crate::store::departments::{self, DepartmentRow};
-use crate::store::users::{self, UserRow};
+use crate::domain::ticket::Actor;
+use crate::store::rows::DepartmentRow;
 use crate::store::{self, DbConn};
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
@@ -36,17 +36,8 @@ struct DepartmentSeed {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DemoFile {
-    user: Vec<UserSeed>,
+    user: Vec<NewUser>,
     complaint: Vec<ComplaintSeed>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserSeed {
-    pub username: String,
-    pub role: Role,
-    pub department: Option<String>,
-    pub email: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -93,7 +84,7 @@ pub fn run(
     let mut report = Report::default();
     let file: DepartmentsFile = toml::from_str(&read(dir, "departments.toml", DEPARTMENTS)?)
         .context("seeds/departments.toml")?;
-    store::conn::write(conn, |c| -> Result<(), store::StoreError> {
+    store::conn::write(conn, |c| -> Result<(), AppError> {
         for d in file.department {
             let row = DepartmentRow {
                 code: d.code,
@@ -102,16 +93,20 @@ pub fn run(
                 head_email: d.head_email,
                 created_at: store::now(),
             };
-            report.departments += usize::from(departments::insert_if_missing(c, &row)?);
+            report.departments += usize::from(departments::add_if_missing(c, &row)?);
         }
         Ok(())
-    })?;
+    })
+    .map_err(describe)?;
     if demo {
         let file: DemoFile =
             toml::from_str(&read(dir, "demo.toml", DEMO)?).context("seeds/demo.toml")?;
         for user in &file.user {
-            if users::find_by_username(conn, &user.username)?.is_none() {
-                add_user(conn, user, Some(DEMO_PASSWORD))?;
+            if accounts::find_user(conn, &user.username)
+                .map_err(describe)?
+                .is_none()
+            {
+                accounts::add_user(conn, user, Some(DEMO_PASSWORD)).map_err(describe)?;
                 report.users += 1;
             }
         }
@@ -127,39 +122,11 @@ pub fn run(
     Ok(report)
 }
 
-/// Adds a user; the password is hashed with argon2. Fails on a duplicate name or unknown department.
-pub fn add_user(conn: &mut DbConn, user: &UserSeed, password: Option<&str>) -> anyhow::Result<()> {
-    match (&user.role, &user.department) {
-        (Role::Department, None) => bail!("a department user needs --department"),
-        (_, Some(code)) if departments::find(conn, code)?.is_none() => {
-            bail!("unknown department '{code}' (run `closedloop seed` first?)")
-        }
-        _ => {}
-    }
-    if users::find_by_username(conn, &user.username)?.is_some() {
-        bail!("user '{}' exists already", user.username);
-    }
-    users::insert(
-        conn,
-        &UserRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            username: user.username.clone(),
-            password_hash: password.map(auth::hash_password),
-            role: user.role.to_string(),
-            department_code: user.department.clone(),
-            email: user.email.clone(),
-            active: true,
-            created_at: store::now(),
-        },
-    )?;
-    Ok(())
-}
-
 /// Logs one demo complaint and walks it through its steps, unless it was logged before.
 fn seed_complaint(
     conn: &mut DbConn,
     settings: &Settings,
-    people: &[UserSeed],
+    people: &[NewUser],
     complaint: ComplaintSeed,
 ) -> anyhow::Result<bool> {
     let actor_named = |name: &str| -> anyhow::Result<Actor> {
@@ -167,7 +134,12 @@ fn seed_complaint(
             .iter()
             .find(|u| u.username == name)
             .with_context(|| format!("demo step by unknown user '{name}'"))?;
-        Ok(Actor::user(&u.username, u.role, u.department.as_deref()))
+        let department = u
+            .department
+            .as_deref()
+            .map(DepartmentCode::parse)
+            .transpose();
+        Ok(Actor::user(&u.username, u.role, department?.as_ref()))
     };
     let operator = actor_named("operator")?;
     let input = serde_json::to_value(&complaint.ticket)?;
@@ -204,14 +176,15 @@ fn seed_complaint(
     Ok(true)
 }
 
-fn describe(e: ServiceError) -> anyhow::Error {
+/// An error of the seeds, naming the fields of an invalid one.
+pub fn describe(e: AppError) -> anyhow::Error {
     match e {
-        ServiceError::Domain(crate::domain::lifecycle::DomainError::Invalid(errors)) => {
+        AppError::Domain(crate::domain::lifecycle::DomainError::Invalid(errors)) => {
             let fields: Vec<String> = errors
                 .iter()
                 .map(|e| format!("{}: {}", e.field, e.message))
                 .collect();
-            anyhow::anyhow!("invalid demo data: {}", fields.join("; "))
+            anyhow::anyhow!("invalid: {}", fields.join("; "))
         }
         other => anyhow::anyhow!(other),
     }

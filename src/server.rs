@@ -1,10 +1,10 @@
 //! Putting the service together: the shared state (pool, tokens, settings) and the HTTP server.
 
 use crate::api::{self, AppState};
+use crate::app::{Calendars, Settings};
 use crate::auth::Tokens;
 use crate::config::Config;
-use crate::service::{Calendars, Settings};
-use crate::store::outbox::MailRoles;
+use crate::notify::{MailRoles, Mailing, Postman, Templates, Transport};
 use crate::store::{self, conn};
 use actix_web::dev::Server;
 use actix_web::middleware::{Condition, from_fn};
@@ -13,16 +13,19 @@ use anyhow::Context;
 use std::net::TcpListener;
 
 pub fn settings(config: &Config) -> anyhow::Result<Settings> {
-    let timezone = config.timezone()?;
+    let timezone = config.calendar.timezone.0;
+    let addresses = |list: &[crate::config::Address]| -> Vec<String> {
+        list.iter().map(|a| a.as_str().to_string()).collect()
+    };
     Ok(Settings {
-        number_prefix: config.app.number_prefix.clone(),
+        number_prefix: config.app.number_prefix.as_str().to_string(),
         timezone,
-        idempotency_ttl: elapsed(config.http.idempotency_ttl),
+        idempotency_ttl: config.http.idempotency_ttl.chrono(),
         policy: config.policy()?,
         mail: MailRoles {
-            desk: config.mail.desk.clone(),
-            supervisors: config.mail.supervisors.clone(),
-            leadership: config.mail.leadership.clone(),
+            desk: addresses(&config.mail.desk),
+            supervisors: addresses(&config.mail.supervisors),
+            leadership: addresses(&config.mail.leadership),
         },
         calendars: Calendars::new(
             timezone,
@@ -32,28 +35,18 @@ pub fn settings(config: &Config) -> anyhow::Result<Settings> {
     })
 }
 
-/// The elapsed length of a duration that `Config::validate` has checked is elapsed time.
-pub fn elapsed(d: crate::domain::duration::Duration) -> chrono::Duration {
-    d.as_elapsed().expect("checked by Config::validate")
-}
-
-/// `elapsed` as the standard library counts it (above zero, also checked by `Config::validate`).
-pub fn std_elapsed(d: crate::domain::duration::Duration) -> std::time::Duration {
-    elapsed(d).to_std().expect("checked by Config::validate")
-}
-
 /// Opens connections as `[database]` says.
 fn manager(config: &Config) -> conn::Manager {
     let db = &config.database;
-    conn::Manager::new(&db.url, std_elapsed(db.busy_timeout))
-        .statement_timeout(std_elapsed(db.statement_timeout))
+    conn::Manager::new(db.url.expose(), db.busy_timeout.std())
+        .statement_timeout(db.statement_timeout.std())
 }
 
 /// Opens the pool, and migrates when `database.migrate_on_start` says so.
 pub fn pool(config: &Config) -> anyhow::Result<store::Pool> {
     let db = &config.database;
-    let pool = conn::pool(manager(config), db.pool_size, std_elapsed(db.pool_timeout))
-        .with_context(|| format!("opening {}", crate::config::redact_url(&db.url)))?;
+    let pool = conn::pool(manager(config), db.pool_size.get(), db.pool_timeout.std())
+        .with_context(|| format!("opening {}", db.url.redacted()))?;
     if db.migrate_on_start {
         let ran = conn::migrate(&mut *pool.get()?)?;
         if ran > 0 {
@@ -77,7 +70,7 @@ pub fn connect(config: &Config, migrate: bool) -> anyhow::Result<store::DbConn> 
     let db = &config.database;
     let mut connection = manager(config)
         .connect()
-        .with_context(|| format!("opening {}", crate::config::redact_url(&db.url)))?;
+        .with_context(|| format!("opening {}", db.url.redacted()))?;
     if migrate && db.migrate_on_start {
         conn::migrate(&mut connection)?;
     }
@@ -88,16 +81,16 @@ pub fn state(config: &Config, pool: store::Pool) -> anyhow::Result<AppState> {
     Ok(AppState {
         tokens: Tokens::new(
             config.auth.jwt_secret.expose(),
-            elapsed(config.auth.token_ttl),
+            config.auth.token_ttl.chrono(),
         ),
         settings: load_settings(config, &mut *pool.get()?)?,
         pool,
         body_limit: config.http.body_limit,
-        body_timeout: std_elapsed(config.http.request_timeout),
+        body_timeout: config.http.request_timeout.std(),
         gauges_read_at: Default::default(),
         throttle: crate::auth::Throttle::new(
-            config.auth.max_failures,
-            std_elapsed(config.auth.lockout),
+            config.auth.max_failures.get(),
+            config.auth.lockout.std(),
         ),
     })
 }
@@ -113,7 +106,11 @@ pub fn run(
     } else {
         http.workers
     };
-    let origins = http.cors_origins.clone();
+    let origins: Vec<String> = http
+        .cors_origins
+        .iter()
+        .map(|o| o.as_str().to_string())
+        .collect();
     let server = HttpServer::new(move || {
         let mut cors = actix_cors::Cors::default()
             .allowed_methods(["GET", "POST", "PUT"])
@@ -127,7 +124,7 @@ pub fn run(
             .expose_headers(["etag", "location", api::edge::REQUEST_ID])
             .max_age(3600);
         for origin in &origins {
-            cors = cors.allowed_origin(origin.trim_end_matches('/'));
+            cors = cors.allowed_origin(origin);
         }
         App::new()
             .wrap(Condition::new(!origins.is_empty(), cors))
@@ -136,8 +133,8 @@ pub fn run(
             .configure(api::routes)
     })
     .workers(workers)
-    .client_request_timeout(std_elapsed(http.request_timeout))
-    .shutdown_timeout(std_elapsed(http.shutdown_timeout).as_secs().max(1))
+    .client_request_timeout(http.request_timeout.std())
+    .shutdown_timeout(http.shutdown_timeout.std().as_secs().max(1))
     // The caller decides when to stop (both SIGINT and SIGTERM gracefully).
     .disable_signals()
     .listen(listener)?
@@ -152,7 +149,7 @@ pub async fn housekeeping(state: web::Data<AppState>) {
         every_hour.tick().await;
         let st = state.clone();
         let purged = api::db(&state, move |conn| {
-            crate::service::tickets::purge_idempotency_keys(conn, &st.settings)
+            crate::app::tickets::purge_idempotency_keys(conn, &st.settings)
         })
         .await;
         match purged {
@@ -164,17 +161,17 @@ pub async fn housekeeping(state: web::Data<AppState>) {
 }
 
 /// How the mailer sends, from `[mail]`.
-pub fn mailing(config: &Config) -> anyhow::Result<crate::service::notifications::Mailing> {
+pub fn mailing(config: &Config) -> anyhow::Result<Mailing> {
     let mail = &config.mail;
-    Ok(crate::service::notifications::Mailing {
-        from: mail.from.parse().context("mail.from")?,
+    Ok(Mailing {
+        from: mail.from.0.clone(),
         public_url: config.app.public_url.clone(),
-        max_attempts: mail.max_attempts.min(i32::MAX as u32) as i32,
-        retry_after: elapsed(mail.retry_after),
-        retry_max: elapsed(mail.retry_max),
-        lease: elapsed(mail.lease),
-        send_timeout: std_elapsed(mail.smtp_timeout),
-        digest_at: config.digest_at(),
+        max_attempts: mail.max_attempts.get().min(i32::MAX as u32) as i32,
+        retry_after: mail.retry_after.chrono(),
+        retry_max: mail.retry_max.chrono(),
+        lease: mail.lease.chrono(),
+        send_timeout: mail.smtp_timeout.std(),
+        digest_at: mail.digest_at.0,
         // One lease per wave of concurrent sends, so that no leased row waits its turn while
         // its lease runs out.
         batch: 4,
@@ -183,17 +180,15 @@ pub fn mailing(config: &Config) -> anyhow::Result<crate::service::notifications:
 }
 
 /// The mail templates: built in, with those of `mail.templates` in their place.
-pub fn templates(config: &Config) -> anyhow::Result<crate::mail::Templates> {
-    let dir = &config.mail.templates;
-    crate::mail::Templates::load((!dir.is_empty()).then(|| std::path::Path::new(dir)))
-        .context("mail.templates")
+pub fn templates(config: &Config) -> anyhow::Result<Templates> {
+    Templates::load(config.mail.templates.0.as_deref()).context("mail.templates")
 }
 
 /// Templates, transport and settings for sending mail.
-pub fn postman(config: &Config) -> anyhow::Result<crate::service::notifications::Postman> {
-    Ok(crate::service::notifications::Postman {
+pub fn postman(config: &Config) -> anyhow::Result<Postman> {
+    Ok(Postman {
         mailing: mailing(config)?,
         templates: templates(config)?,
-        transport: crate::mail::Transport::from_config(&config.mail).context("mail.transport")?,
+        transport: Transport::from_config(&config.mail).context("mail.transport")?,
     })
 }

@@ -1,17 +1,18 @@
 //! Who is calling: the bearer-token extractor every endpoint takes first (so a bad token is a 401
 //! before anything else), and `POST /auth/token` to trade a password for a token.
 
-use super::problem::Problem;
-use super::{AppState, body, db};
+use super::body;
+use super::problem::{PROBLEM, Problem};
+use super::state::{AppState, db};
+use crate::app::accounts;
 use crate::auth::{self, AuthError};
 use crate::domain::ticket::{Actor, Role};
-use crate::store::users;
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use std::future::{Ready, ready};
+use utoipa::ToSchema;
 
 /// The caller, from a valid `Authorization: Bearer` token.
 pub struct Identity(pub Actor);
@@ -52,14 +53,39 @@ fn bearer(req: &HttpRequest) -> Result<&str, AuthError> {
     Ok(token.trim())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Credentials {
+#[schema(example = json!({"username": "operator", "password": "demo"}))]
+pub struct Credentials {
     username: String,
     password: String,
 }
 
+/// A bearer token.
+#[derive(Serialize, ToSchema)]
+#[schema(as = TokenAnswer)]
+pub struct TokenView {
+    access_token: String,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    /// Seconds.
+    expires_in: i64,
+}
+
 /// `POST /api/v1/auth/token` {username, password} → {access_token, token_type, expires_in}.
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", security(()),
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "签发令牌", body = TokenView),
+        (status = 400, description = "not JSON", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "wrong username or password", body = Problem, content_type = PROBLEM),
+        (status = 408, description = "the body did not arrive in time", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "the body is sent as another type than JSON", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "missing or wrong fields", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "too many failed sign-ins; see Retry-After", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn token(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -84,10 +110,7 @@ pub async fn token(
         });
     }
     let name = username.clone();
-    let user = db(&state, move |conn| {
-        Ok(users::find_by_username(conn, &name)?.filter(|u| u.active))
-    })
-    .await?;
+    let user = db(&state, move |conn| accounts::active_user(conn, &name)).await?;
     // Hashing is slow on purpose: do it without holding a database connection. It runs for an
     // unknown user too, so that timing does not tell which names exist.
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -117,11 +140,11 @@ pub async fn token(
     );
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": state.tokens.ttl_seconds(),
-        })))
+        .json(TokenView {
+            access_token: token,
+            token_type: "Bearer",
+            expires_in: state.tokens.ttl_seconds(),
+        }))
 }
 
 /// A turn at password hashing, one per core at a time.

@@ -15,7 +15,7 @@ use serde_json::Value;
 pub async fn read(
     req: &HttpRequest,
     payload: web::Payload,
-    state: &super::AppState,
+    state: &super::state::AppState,
 ) -> Result<web::Bytes, Problem> {
     match tokio::time::timeout(
         state.body_timeout,

@@ -2,35 +2,56 @@
 //! when a period from a given moment ends, so an operator can tell an enterprise what to expect.
 
 use super::auth::Identity;
+use super::body;
+use super::problem::PROBLEM;
 use super::problem::Problem;
-use super::views::timestamp;
-use super::{AppState, body, db};
+use super::state::{AppState, db};
+use super::views::{Time, timestamp};
+use crate::app::calendar as service;
 use crate::domain::calendar::Year;
 use crate::domain::duration::Duration;
 use crate::domain::lifecycle::DomainError;
 use crate::domain::ticket::Role;
 use crate::domain::{FieldError, collect, time};
-use crate::service::calendar as service;
 use crate::store;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Datelike, NaiveDate};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use utoipa::{IntoParams, ToSchema};
 
-fn year_view(year: i32, days: Option<&Year>, known_until: Option<NaiveDate>) -> Value {
+/// A year of the working-day calendar.
+#[derive(Serialize, ToSchema)]
+#[schema(as = CalendarYear)]
+pub struct YearView {
+    year: i32,
+    /// Whether the year is loaded; an unknown year is counted Monday to Friday.
+    known: bool,
+    /// Official days off (YYYY-MM-DD).
+    off: Vec<String>,
+    /// Make-up working days on weekends.
+    work: Vec<String>,
+    known_until: Option<String>,
+    rule: &'static str,
+    /// After PUT: how many running deadlines were counted again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recounted_timers: Option<usize>,
+}
+
+fn year_view(year: i32, days: Option<&Year>, known_until: Option<NaiveDate>) -> YearView {
     let list = |set: Option<&BTreeSet<NaiveDate>>| -> Vec<String> {
         set.map(|s| s.iter().map(|d| d.to_string()).collect())
             .unwrap_or_default()
     };
-    json!({
-        "year": year,
-        "known": days.is_some(),
-        "off": list(days.map(|d| &d.off)),
-        "work": list(days.map(|d| &d.work)),
-        "known_until": known_until.map(|d| d.to_string()),
-        "rule": "a working day is Monday to Friday and not in `off`, or a day in `work`; an unknown year is counted Monday to Friday",
-    })
+    YearView {
+        year,
+        known: days.is_some(),
+        off: list(days.map(|d| &d.off)),
+        work: list(days.map(|d| &d.work)),
+        known_until: known_until.map(|d| d.to_string()),
+        rule: "a working day is Monday to Friday and not in `off`, or a day in `work`; an unknown year is counted Monday to Friday",
+        recounted_timers: None,
+    }
 }
 
 fn parse_year(text: &str) -> Result<i32, Problem> {
@@ -40,6 +61,13 @@ fn parse_year(text: &str) -> Result<i32, Problem> {
         .ok_or_else(|| Problem::not_found("calendar year"))
 }
 
+#[utoipa::path(get, path = "/api/v1/calendar/{year}", tag = "calendar",
+    params(("year" = i32, Path, description = "1970 to 9999")),
+    responses(
+        (status = 200, body = YearView),
+        (status = 401, description = "no or bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "not a year", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn get(
     _: Identity,
     state: web::Data<AppState>,
@@ -54,13 +82,33 @@ pub async fn get(
     )))
 }
 
-#[derive(Deserialize)]
+/// A year's official days off and make-up working days, as the State Council publishes them.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct YearInput {
+#[schema(as = CalendarInput, example = json!({"off": ["2027-01-01", "2027-02-06"], "work": ["2027-02-14"]}))]
+pub struct YearInput {
+    /// Days off (YYYY-MM-DD), in the year.
     off: Vec<String>,
+    /// Make-up working days (YYYY-MM-DD), in the year.
     work: Vec<String>,
 }
 
+#[utoipa::path(put, path = "/api/v1/calendar/{year}", tag = "calendar",
+    description = "Loads a year's official days off and make-up working days (admins); running deadlines that reach into it are counted again.",
+    params(("year" = i32, Path, description = "1970 to 9999")),
+    request_body = YearInput,
+    responses(
+        (status = 200, body = YearView),
+        (status = 400, description = "not JSON", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "no or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "not an admin", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "not a year", body = Problem, content_type = PROBLEM),
+        (status = 408, description = "the body did not arrive in time", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "the body is sent as another type than JSON", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "bad dates", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn put(
     who: Identity,
     req: HttpRequest,
@@ -115,18 +163,44 @@ pub async fn put(
     .await?;
     let calendar = state.settings.calendars.current();
     let mut view = year_view(year, Some(&days), calendar.known_until());
-    view["recounted_timers"] = json!(recounted);
+    view.recounted_timers = Some(recounted);
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeadlineParams {
+    /// RFC 3339 (write + as %2B), years 1970 to 9999; default now.
     from: Option<String>,
+    /// 3wd, 4wh, 7d, 2h, 30m or 45s, at most ten years; the period must end by 9999-12-31.
+    #[param(required = true)]
     duration: Option<String>,
 }
 
+/// When a period ends.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Deadline)]
+pub struct DeadlineView {
+    #[schema(value_type = String, format = DateTime)]
+    from: Time,
+    #[schema(value_type = String)]
+    duration: Duration,
+    #[schema(value_type = String, format = DateTime)]
+    due_at: Time,
+    /// Some day counted lies in a year the calendar does not know (counted Monday to Friday).
+    beyond_calendar: bool,
+}
+
 /// `GET /calendar/deadline?from=RFC3339&duration=3wd` → `{"due_at": …}`.
+#[utoipa::path(get, path = "/api/v1/calendar/deadline", tag = "calendar",
+    description = "When a period from a moment ends, on the working-day calendar.",
+    params(DeadlineParams),
+    responses(
+        (status = 200, body = DeadlineView),
+        (status = 401, description = "no or bad token", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "bad parameters", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn deadline(
     _: Identity,
     state: web::Data<AppState>,
@@ -162,10 +236,10 @@ pub async fn deadline(
             ),
         ));
     }
-    Ok(HttpResponse::Ok().json(json!({
-        "from": timestamp(from, tz),
-        "duration": duration,
-        "due_at": timestamp(due.at, tz),
-        "beyond_calendar": due.beyond_calendar,
-    })))
+    Ok(HttpResponse::Ok().json(DeadlineView {
+        from: Time(from, tz),
+        duration,
+        due_at: Time(due.at, tz),
+        beyond_calendar: due.beyond_calendar,
+    }))
 }

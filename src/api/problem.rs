@@ -1,25 +1,42 @@
 //! Errors as RFC 7807 `application/problem+json`, each with a stable `code` and, for invalid
 //! input, `errors: [{field, message}]`. Every failure of the API leaves through here.
 
+use crate::app::AppError;
 use crate::auth::AuthError;
 use crate::domain::FieldError;
 use crate::domain::lifecycle::DomainError;
-use crate::service::ServiceError;
 use crate::store::StoreError;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use std::fmt;
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Serialize)]
+/// The media type of every error.
+pub const PROBLEM: &str = "application/problem+json";
+
+/// RFC 7807 problem details, the body of every error.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:closedloop:problem:validation_failed", "title": "Unprocessable Entity",
+    "status": 422, "detail": "enterprise.credit_code: the check character is wrong: expected 'D'",
+    "code": "validation_failed",
+    "errors": [{"field": "enterprise.credit_code", "message": "the check character is wrong: expected 'D'"}]
+}))]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
+    /// Stable: malformed_json, unauthorized, forbidden, not_found, method_not_allowed,
+    /// invalid_state, stale_version, payload_too_large, unsupported_media_type, request_timeout,
+    /// validation_failed, idempotency_key_reused, concurrent_change, too_many_attempts,
+    /// unavailable, internal.
     pub code: &'static str,
+    /// For invalid input: the fields that are wrong (the first 20; `detail` gives the count).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 20)]
     pub errors: Vec<FieldError>,
     /// Seconds for `Retry-After`.
     #[serde(skip)]
@@ -134,7 +151,7 @@ impl ResponseError for Problem {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        response.insert_header((header::CONTENT_TYPE, PROBLEM));
         if self.status == 401 {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
@@ -181,13 +198,13 @@ impl From<StoreError> for Problem {
     }
 }
 
-impl From<ServiceError> for Problem {
-    fn from(e: ServiceError) -> Self {
+impl From<AppError> for Problem {
+    fn from(e: AppError) -> Self {
         match e {
-            ServiceError::Domain(d) => d.into(),
-            ServiceError::Store(s) => s.into(),
-            ServiceError::NotFound => Problem::not_found("ticket"),
-            ServiceError::KeyReused => Problem {
+            AppError::Domain(d) => d.into(),
+            AppError::Store(s) => s.into(),
+            AppError::NotFound => Problem::not_found("ticket"),
+            AppError::KeyReused => Problem {
                 errors: vec![FieldError::new("Idempotency-Key", e.to_string())],
                 ..Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,

@@ -1,20 +1,44 @@
-//! `/api/v1/tickets`: create (with `Idempotency-Key`), list, get, actions and the timeline.
+//! `/api/v1/tickets`: create (with `Idempotency-Key`), list, get, actions and the timeline. Each
+//! handler carries its part of the OpenAPI document.
 
 use super::auth::Identity;
-use super::problem::Problem;
-use super::views::{self, Cursor, Page};
-use super::{AppState, body, db};
+use super::body;
+use super::problem::{PROBLEM, Problem};
+use super::state::{AppState, db};
+use super::views::{self, Cursor, EventView, Page, TicketView, TimerView};
+use crate::app::tickets::{self as service, Created};
+use crate::domain::lifecycle::payload::{
+    ContentPayload, DecisionPayload, DispatchPayload, Empty, ExtensionPayload, FeedbackPayload,
+    MergeInput, ReasonPayload, SuperviseInput,
+};
 use crate::domain::lifecycle::{self, ActionKind};
 use crate::domain::ticket::{Category, State, Ticket, TicketId};
-use crate::domain::{FieldError, collect, has_control, time};
-use crate::service::tickets::{self as service, Created};
+use crate::domain::{DepartmentCode, FieldError, collect, has_control, time};
 use crate::store::{self, tickets::Filter};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
+use utoipa::openapi::schema::{AnyOfBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
+#[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets",
+    description = "受理: the hotline logs a complaint (operators). An `Idempotency-Key` makes a retry return the first answer.",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; kept 24 h per user")),
+    request_body = lifecycle::NewTicketInput,
+    responses(
+        (status = 201, description = "logged; `Location` and `ETag` set", body = TicketView),
+        (status = 400, description = "not JSON", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "no or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "not an operator", body = Problem, content_type = PROBLEM),
+        (status = 408, description = "the body did not arrive in time", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "the body is sent as another type than JSON", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "invalid fields, or the key reused with another body", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn create(
     who: Identity,
     req: HttpRequest,
@@ -59,6 +83,14 @@ pub async fn create(
     Ok(response.json(body))
 }
 
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets",
+    params(("id" = String, Path, format = Uuid, description = "ticket id")),
+    responses(
+        (status = 200, description = "the case; `ETag` is its version", body = TicketView),
+        (status = 401, description = "no or bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "no such case, or not yours", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn get(
     who: Identity,
     state: web::Data<AppState>,
@@ -68,12 +100,84 @@ pub async fn get(
     let actor = who.0;
     let viewer = actor.clone();
     let ticket = db(&state, move |conn| service::get(conn, &actor, id)).await?;
-    Ok(with_etag(
+    Ok(with_etag(views::ticket(
         &ticket,
-        views::ticket(&ticket, &viewer, state.settings.timezone),
-    ))
+        &viewer,
+        state.settings.timezone,
+    )))
 }
 
+/// The body of an action: the fields of the action's payload (DESIGN.md's lifecycle table).
+/// Which fields an action reads depends on the action; a field it does not read is refused.
+pub struct ActionBody;
+
+impl PartialSchema for ActionBody {
+    fn schema() -> RefOr<Schema> {
+        let mut any = AnyOfBuilder::new().description(Some(
+            "dispatch/assign: DispatchPayload · return, coordinate, reject, withdraw: ReasonPayload · interim_reply, reply, comment: ContentPayload · request_extension: ExtensionPayload · decide_extension: DecisionPayload · supervise: SuperviseInput · feedback: FeedbackPayload · merge: MergeInput · sign, archive: Empty (or no body)",
+        ));
+        for name in Self::payloads() {
+            any = any.item(Ref::from_schema_name(name));
+        }
+        any.into()
+    }
+}
+
+impl ToSchema for ActionBody {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.extend([
+            (DispatchPayload::name().into(), DispatchPayload::schema()),
+            (ReasonPayload::name().into(), ReasonPayload::schema()),
+            (ContentPayload::name().into(), ContentPayload::schema()),
+            (ExtensionPayload::name().into(), ExtensionPayload::schema()),
+            (DecisionPayload::name().into(), DecisionPayload::schema()),
+            (SuperviseInput::name().into(), SuperviseInput::schema()),
+            (FeedbackPayload::name().into(), FeedbackPayload::schema()),
+            (MergeInput::name().into(), MergeInput::schema()),
+            (Empty::name().into(), Empty::schema()),
+        ]);
+        FeedbackPayload::schemas(schemas);
+    }
+}
+
+impl ActionBody {
+    fn payloads() -> [&'static str; 9] {
+        [
+            "DispatchPayload",
+            "ReasonPayload",
+            "ContentPayload",
+            "ExtensionPayload",
+            "DecisionPayload",
+            "SuperviseInput",
+            "FeedbackPayload",
+            "MergeInput",
+            "Empty",
+        ]
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/actions/{action}", tag = "tickets",
+    description = "One step of the lifecycle (分办, 签收, 答复, 督办, 协调, 反馈, 归档 …). Checked in this order: 401, 404, 403, 412, 409, 422.",
+    params(
+        ("id" = String, Path, format = Uuid, description = "ticket id"),
+        ("action" = ActionKind, Path, description = "the action"),
+        ("If-Match" = Option<String>, Header, description = "the version seen, as given in `ETag`"),
+    ),
+    request_body = ActionBody,
+    responses(
+        (status = 200, description = "the case after the action", body = TicketView),
+        (status = 400, description = "not JSON", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "no or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "this role may not", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "no such case or action", body = Problem, content_type = PROBLEM),
+        (status = 408, description = "the body did not arrive in time", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "not in this state", body = Problem, content_type = PROBLEM),
+        (status = 412, description = "stale If-Match", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "the body is sent as another type than JSON", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "invalid fields", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn act(
     who: Identity,
     req: HttpRequest,
@@ -119,13 +223,22 @@ pub async fn act(
         )
     })
     .await?;
-    Ok(with_etag(
+    Ok(with_etag(views::ticket(
         &ticket,
-        views::ticket(&ticket, &viewer, state.settings.timezone),
-    ))
+        &viewer,
+        state.settings.timezone,
+    )))
 }
 
 /// `GET /tickets/{id}/timers`: every timer of the ticket, in the order they started.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/timers", tag = "tickets",
+    params(("id" = String, Path, format = Uuid, description = "ticket id")),
+    responses(
+        (status = 200, description = "every deadline of the case, in one page", body = Page<TimerView>),
+        (status = 401, description = "no or bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "no such case, or not yours", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn timers(
     who: Identity,
     state: web::Data<AppState>,
@@ -135,17 +248,30 @@ pub async fn timers(
     let actor = who.0;
     let timers = db(&state, move |conn| service::timers(conn, &actor, id)).await?;
     let tz = state.settings.timezone;
-    let items: Vec<Value> = timers.iter().map(|t| views::timer(t, tz)).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
+    let items: Vec<TimerView> = timers.iter().map(|t| views::timer(t, tz)).collect();
+    Ok(HttpResponse::Ok().json(Page::all(items)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventParams {
+    /// 1 to 100, default 20.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
+    /// From `next_cursor`.
     cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/events", tag = "tickets",
+    params(("id" = String, Path, format = Uuid, description = "ticket id"), EventParams),
+    responses(
+        (status = 200, description = "the timeline, oldest first", body = Page<EventView>),
+        (status = 401, description = "no or bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "no such case, or not yours", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "bad parameters", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn events(
     who: Identity,
     state: web::Data<AppState>,
@@ -153,7 +279,7 @@ pub async fn events(
     params: web::Query<EventParams>,
 ) -> Result<HttpResponse, Problem> {
     let id = ticket_id(&path)?;
-    let limit = Page::limit(params.limit.as_deref())?;
+    let limit = views::limit(params.limit.as_deref())?;
     let after = match params.cursor.as_deref() {
         None => 0,
         Some(c) => Cursor::decode(c)?.parse().map_err(|_| Cursor::invalid())?,
@@ -169,26 +295,41 @@ pub async fn events(
         .map(|row| row.into_event())
         .collect::<Result<Vec<_>, _>>()?;
     let page = Page::of(
-        events,
+        events.iter().collect(),
         limit,
         |(_, seq, _)| seq.to_string(),
-        |(id, seq, event)| views::event(&id, seq, &event, tz),
+        |(id, seq, event)| views::event(id, *seq, event, tz),
     );
     Ok(HttpResponse::Ok().json(page))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    #[param(value_type = Option<State>)]
     state: Option<String>,
+    /// Lead or co-handling department code.
     department: Option<String>,
+    #[param(value_type = Option<Category>)]
     category: Option<String>,
+    /// Number, subject, enterprise name or credit code contains this, or the contact's phone is
+    /// this number in any common form (a department does not find a 举报 by its reporter's
+    /// phone); up to 100 characters.
     q: Option<String>,
+    /// RFC 3339 or YYYY-MM-DD (the start of that day); years 1970 to 9999 in the configured zone.
     created_from: Option<String>,
+    /// RFC 3339 or YYYY-MM-DD (that day included); years 1970 to 9999 in the configured zone.
     created_to: Option<String>,
+    /// A running deadline has passed.
+    #[param(value_type = Option<bool>)]
     overdue: Option<String>,
+    /// The nearest deadline is before this (RFC 3339 or a date).
     due_before: Option<String>,
+    /// 1 to 100, default 20.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
+    /// From `next_cursor`.
     cursor: Option<String>,
 }
 
@@ -215,7 +356,7 @@ impl ListParams {
         .flatten();
         let q = collect(e, parse_q(self.q.as_deref())).flatten();
         let department = collect(e, parse_department(self.department.as_deref())).flatten();
-        let limit = collect(e, Page::limit(self.limit.as_deref()));
+        let limit = collect(e, views::limit(self.limit.as_deref()));
         let before = collect(e, self.cursor.as_deref().map(ticket_cursor).transpose()).flatten();
         let overdue = collect(e, parse_flag("overdue", self.overdue.as_deref())).flatten();
         let due_before = collect(
@@ -245,6 +386,15 @@ impl ListParams {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets",
+    description = "Cases the caller may see, newest first. A department sees the cases it leads or co-handles.",
+    params(ListParams),
+    responses(
+        (status = 200, body = Page<TicketView>),
+        (status = 401, description = "no or bad token", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "bad parameters", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn list(
     who: Identity,
     state: web::Data<AppState>,
@@ -316,14 +466,13 @@ fn parse_q(value: Option<&str>) -> Result<Option<String>, FieldError> {
     }
 }
 
-/// A department code as a filter: printable, without blanks around it.
-fn parse_department(value: Option<&str>) -> Result<Option<String>, FieldError> {
+/// A department code as a filter.
+fn parse_department(value: Option<&str>) -> Result<Option<DepartmentCode>, FieldError> {
     match value.map(str::trim) {
-        Some(d) if has_control(d) || d.chars().count() > 64 => {
-            Err(FieldError::new("department", "is not a department code"))
-        }
         Some("") | None => Ok(None),
-        Some(d) => Ok(Some(d.to_string())),
+        Some(d) => DepartmentCode::parse(d)
+            .map(Some)
+            .map_err(|e| FieldError::new("department", e.to_string())),
     }
 }
 
@@ -331,8 +480,8 @@ fn ticket_id(text: &str) -> Result<TicketId, Problem> {
     text.parse().map_err(|_| Problem::not_found("ticket"))
 }
 
-fn with_etag(ticket: &Ticket, view: views::TicketView) -> HttpResponse {
+fn with_etag(view: TicketView) -> HttpResponse {
     HttpResponse::Ok()
-        .insert_header((header::ETAG, format!("\"{}\"", ticket.version)))
+        .insert_header((header::ETAG, format!("\"{}\"", view.version())))
         .json(view)
 }

@@ -10,7 +10,8 @@ const WEIGHTS: [u32; 17] = [
 ];
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct CreditCode(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +60,11 @@ impl CreditCode {
             return Err(CreditCodeError::Check { expected });
         }
         Ok(Self(code))
+    }
+
+    /// A code read back from storage, where only checked codes are written.
+    pub fn from_stored(code: String) -> Self {
+        CreditCode(code)
     }
 
     pub fn as_str(&self) -> &str {

@@ -2,9 +2,12 @@
 //! levels after it (催办 → supervisors → leadership), and the automatic 督办 of a case whose handling
 //! deadline passes — that one through `lifecycle::apply`, as the system. Pure, like the lifecycle.
 
-use super::lifecycle::{
-    self, ActionKind, Context, Effects, Event, Known, Request, TimerChanges, notify,
-};
+use super::lifecycle::action::ActionKind;
+use super::lifecycle::apply::apply;
+use super::lifecycle::clocks::{TimerChanges, running_after};
+use super::lifecycle::context::{Context, Known, Request};
+use super::lifecycle::effects::{Effects, Event};
+use super::notification;
 use super::sla::TimerKind;
 use super::ticket::{Actor, State, Ticket};
 use super::time;
@@ -40,10 +43,12 @@ pub fn fire(ticket: &Ticket, ctx: &Context) -> (Vec<Effects>, Vec<Fired>) {
         timer.fired(step, ctx.now, &plan);
         let kind = timer.kind;
         let (action, level, notification) = match step {
-            Step::Warn { .. } => ("warn", 0, notify::warning(kind, &ticket)),
-            Step::Escalate { level, .. } => {
-                ("escalate", level, notify::escalation(kind, level, &ticket))
-            }
+            Step::Warn { .. } => ("warn", 0, notification::warning(kind, &ticket)),
+            Step::Escalate { level, .. } => (
+                "escalate",
+                level,
+                notification::escalation(kind, level, &ticket),
+            ),
         };
         let tz = ctx.calendar.timezone();
         let local = |t| time::rfc3339(t, tz);
@@ -88,9 +93,9 @@ pub fn fire(ticket: &Ticket, ctx: &Context) -> (Vec<Effects>, Vec<Fired>) {
                 calendar: ctx.calendar,
                 timers: &running,
             };
-            let supervised = lifecycle::apply(&ticket, &request, &Actor::System, &sub)
+            let supervised = apply(&ticket, &request, &Actor::System, &sub)
                 .expect("the system may supervise a handling ticket");
-            running = lifecycle::running_after(&running, &supervised.timers);
+            running = running_after(&running, &supervised.timers);
             ticket = supervised.ticket.clone();
             effects.push(supervised);
         }

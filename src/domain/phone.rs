@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
 pub struct Phone(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,13 +72,18 @@ impl Phone {
             .ok_or(PhoneError)
     }
 
+    /// A number read back from storage, where only numbers in the one form are written.
+    pub fn from_stored(phone: String) -> Self {
+        Phone(phone)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
     /// What a department sees of a confidential (举报) reporter's phone: `138****8000`.
-    pub fn masked(phone: &str) -> String {
-        let chars: Vec<char> = phone.chars().collect();
+    pub fn masked(&self) -> String {
+        let chars: Vec<char> = self.0.chars().collect();
         if chars.len() <= 7 {
             return "*".repeat(chars.len());
         }
@@ -248,8 +254,9 @@ mod tests {
 
     #[test]
     fn masking_keeps_head_and_tail() {
-        assert_eq!(Phone::masked("13800138000"), "138****8000");
-        assert_eq!(Phone::masked("0714-6351234"), "071****1234");
-        assert_eq!(Phone::masked("12345"), "*****");
+        let masked = |p: &str| Phone::from_stored(p.to_string()).masked();
+        assert_eq!(masked("13800138000"), "138****8000");
+        assert_eq!(masked("0714-6351234"), "071****1234");
+        assert_eq!(masked("12345"), "*****");
     }
 }

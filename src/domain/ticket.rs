@@ -1,5 +1,8 @@
 //! A ticket (诉求工单) and the closed vocabularies it is described with, named as in the glossary.
 
+use super::credit_code::CreditCode;
+use super::department::DepartmentCode;
+use super::phone::Phone;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -109,17 +112,17 @@ pub enum Actor {
     User {
         username: String,
         role: Role,
-        department: Option<String>,
+        department: Option<DepartmentCode>,
     },
     System,
 }
 
 impl Actor {
-    pub fn user(username: &str, role: Role, department: Option<&str>) -> Self {
+    pub fn user(username: &str, role: Role, department: Option<&DepartmentCode>) -> Self {
         Actor::User {
             username: username.to_string(),
             role,
-            department: department.map(str::to_string),
+            department: department.cloned(),
         }
     }
 
@@ -130,9 +133,9 @@ impl Actor {
         }
     }
 
-    pub fn department(&self) -> Option<&str> {
+    pub fn department(&self) -> Option<&DepartmentCode> {
         match self {
-            Actor::User { department, .. } => department.as_deref(),
+            Actor::User { department, .. } => department.as_ref(),
             Actor::System => None,
         }
     }
@@ -148,13 +151,13 @@ impl Actor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enterprise {
     pub name: String,
-    pub credit_code: String,
+    pub credit_code: CreditCode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
     pub name: String,
-    pub phone: String,
+    pub phone: Phone,
 }
 
 /// A department's request for more working days (延期申请), pending until a supervisor decides.
@@ -162,9 +165,12 @@ pub struct Contact {
 pub struct ExtensionRequest {
     pub working_days: u32,
     pub reason: String,
-    pub requested_by: String,
+    pub requested_by: DepartmentCode,
     pub requested_at: NaiveDateTime,
 }
+
+/// A case has a handful of co-handling departments (协办); a list longer than this is not one.
+pub const CO_DEPARTMENTS_MAX: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticket {
@@ -179,8 +185,8 @@ pub struct Ticket {
     pub contact: Contact,
     pub subject: String,
     pub description: String,
-    pub lead_department: Option<String>,
-    pub co_departments: Vec<String>,
+    pub lead_department: Option<DepartmentCode>,
+    pub co_departments: Vec<DepartmentCode>,
     pub pending_extension: Option<ExtensionRequest>,
     pub merged_into: Option<TicketId>,
     pub reopen_count: i32,
@@ -198,6 +204,6 @@ impl Ticket {
     /// Whether `department` may see this ticket now: as lead (主办) or co-handler (协办).
     pub fn involves(&self, department: &str) -> bool {
         self.lead_department.as_deref() == Some(department)
-            || self.co_departments.iter().any(|d| d == department)
+            || self.co_departments.iter().any(|d| **d == *department)
     }
 }

@@ -2,7 +2,7 @@
 //! the years both stores keep and RFC 3339 can write (1970 to 9999, seen in that zone). A time
 //! outside them is refused where it comes in, and a deadline counted past them is refused too.
 
-use super::FieldError;
+use super::field::FieldError;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, TimeZone};
 use chrono_tz::Tz;
 use std::ops::RangeInclusive;

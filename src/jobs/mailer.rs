@@ -2,9 +2,9 @@
 //! backlog of due notifications, batch by batch. On PostgreSQL any number of instances run it side
 //! by side (leases skip each other's rows); on SQLite one instance holds the `mailer` lease.
 
-use crate::service::Settings;
-use crate::service::notifications::{Postman, queue_digest};
-use crate::store::{self, Pool, leases};
+use crate::app::{CALENDAR_CHECK, Settings};
+use crate::notify::{Postman, digest};
+use crate::store::{self, Pool, StoreError, leases};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -75,14 +75,14 @@ async fn run(
     let mut idle_said = false;
     let mut failures = 0u32;
     'rounds: loop {
-        let outcome: Result<bool, crate::service::ServiceError> = async {
+        let outcome: Result<bool, StoreError> = async {
             // On SQLite, hold (or renew) the lease for every batch: one mailer at a time.
-            let turn = |now| -> Result<bool, crate::service::ServiceError> {
+            let turn = |now| -> Result<bool, StoreError> {
                 if !sqlite {
                     return Ok(true);
                 }
-                let mut conn = pool.get().map_err(store::StoreError::from)?;
-                Ok(leases::take(&mut conn, LEASE, &holder, now, now + lease_for)?)
+                let mut conn = pool.get()?;
+                leases::take(&mut conn, LEASE, &holder, now, now + lease_for)
             };
             if !turn(store::now())? {
                 if !idle_said {
@@ -100,7 +100,9 @@ async fn run(
             }
             // The whole backlog, a batch at a time, as long as batches come back full.
             loop {
-                let round = postman.deliver_due(&pool, &settings, store::now()).await?;
+                let round = postman
+                    .deliver_due(&pool, settings.timezone, store::now())
+                    .await?;
                 if round.leased() > 0 {
                     tracing::info!(sent = round.sent, retried = round.retried, failed = round.failed, "mail round");
                 }
@@ -137,16 +139,16 @@ async fn run(
 }
 
 /// The calendar for the digest's working days, and the digest.
-fn chores(
-    pool: &Pool,
-    settings: &Settings,
-    postman: &Postman,
-) -> Result<(), crate::service::ServiceError> {
-    let mut conn = pool.get().map_err(store::StoreError::from)?;
+fn chores(pool: &Pool, settings: &Settings, postman: &Postman) -> Result<(), StoreError> {
+    let Some(at) = postman.mailing.digest_at else {
+        return Ok(());
+    };
+    let mut conn = pool.get()?;
     settings
         .calendars
-        .refresh_every(&mut conn, crate::service::tickets::CALENDAR_CHECK)?;
-    if queue_digest(&mut conn, settings, &postman.mailing, store::now())? {
+        .refresh_every(&mut conn, CALENDAR_CHECK)?;
+    let calendar = settings.calendars.current();
+    if digest::queue(&mut conn, at, &calendar, &settings.mail, store::now())? {
         tracing::info!("daily digest of overdue cases queued");
     }
     Ok(())

@@ -2,8 +2,8 @@
 //! number of instances run it side by side (claims skip each other's tickets); on SQLite one
 //! instance holds the `scheduler` lease and the others stay idle, saying so.
 
-use crate::service::Settings;
-use crate::service::scheduler::fire_due;
+use crate::app::Settings;
+use crate::app::scheduler::fire_due;
 use crate::store::{self, Pool, leases};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
@@ -58,7 +58,7 @@ fn run(pool: Pool, settings: Settings, tick: Duration, sqlite: bool, stopped: mp
     let mut idle_said = false;
     let mut failures = 0u32;
     loop {
-        let outcome = (|| -> Result<(), crate::service::ServiceError> {
+        let outcome = (|| -> Result<(), crate::app::AppError> {
             let mut conn = pool.get().map_err(store::StoreError::from)?;
             let now = store::now();
             if sqlite && !leases::take(&mut conn, LEASE, &holder, now, now + lease_for)? {

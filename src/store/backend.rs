@@ -1,10 +1,10 @@
 //! The statements that differ between SQLite and PostgreSQL, in one place, matched on the
 //! connection variant: row locks and upserts.
 
-use super::StoreError;
 use super::conn::DbConn;
+use super::error::StoreError;
+use super::rows::TicketRow;
 use super::schema::{departments, ticket_counters, tickets};
-use super::tickets::TicketRow;
 use diesel::prelude::*;
 
 /// Reads a ticket row for update. PostgreSQL locks it (`FOR UPDATE`); SQLite needs no lock, as
@@ -56,7 +56,7 @@ pub fn touch_calendar_year(conn: &mut DbConn, year: i32) -> Result<(), StoreErro
 /// Inserts a department unless one with its code exists; returns whether it was inserted.
 pub fn insert_department_if_missing(
     conn: &mut DbConn,
-    row: &super::departments::DepartmentRow,
+    row: &super::rows::DepartmentRow,
 ) -> Result<bool, StoreError> {
     let insert = diesel::insert_into(departments::table)
         .values(row)
@@ -128,17 +128,17 @@ macro_rules! insert_rows {
 insert_rows!(
     insert_events,
     super::schema::ticket_events::table,
-    super::tickets::EventRow
+    super::rows::EventRow
 );
 insert_rows!(
     insert_timers,
     super::schema::timers::table,
-    super::timers::TimerRow
+    super::rows::TimerRow
 );
 insert_rows!(
     insert_outbox,
     super::schema::outbox::table,
-    super::outbox::OutboxRow
+    super::rows::OutboxRow
 );
 
 /// Writes ticket changes, each only if the ticket is still at the version it was decided on;
@@ -146,7 +146,7 @@ insert_rows!(
 /// 400 tickets (a round trip each saved); SQLite, in process, one statement each.
 pub fn update_tickets(
     conn: &mut DbConn,
-    changes: &[(String, i64, super::tickets::TicketChange<'_>)],
+    changes: &[(String, i64, super::rows::TicketChange<'_>)],
 ) -> Result<usize, StoreError> {
     use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
     let pg = match conn {
@@ -207,12 +207,9 @@ pub fn update_tickets(
 }
 
 /// Writes changed timers: on PostgreSQL in one `UPDATE … FROM (VALUES …)` per 400 timers.
-pub fn update_timers(
-    conn: &mut DbConn,
-    rows: &[super::timers::TimerRow],
-) -> Result<(), StoreError> {
+pub fn update_timers(conn: &mut DbConn, rows: &[super::rows::TimerRow]) -> Result<(), StoreError> {
+    use super::rows::TimerChange;
     use super::schema::timers;
-    use super::timers::TimerChange;
     use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamp};
     let pg = match conn {
         DbConn::Postgres(pg) => pg,
@@ -290,7 +287,7 @@ pub fn due_outbox(
 /// Inserts a notification unless one with its Message-ID exists; whether it was inserted.
 pub fn insert_outbox_once(
     conn: &mut DbConn,
-    row: &super::outbox::OutboxRow,
+    row: &super::rows::OutboxRow,
 ) -> Result<bool, StoreError> {
     use super::schema::outbox::dsl as o;
     let insert = diesel::insert_into(o::outbox)

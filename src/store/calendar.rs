@@ -1,9 +1,10 @@
 //! The working-day calendar as data: which years are known, and their days off and make-up
 //! working days.
 
+use super::backend;
 use super::conn::DbConn;
+use super::error::StoreError;
 use super::schema::{calendar_days, calendar_years};
-use super::{StoreError, backend};
 use crate::domain::calendar::Year;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;

@@ -1,7 +1,7 @@
 //! One connection type for both backends, the pool, migrations and transactions. The variant is
 //! chosen by the URL scheme; the few statements that differ between backends live in `backend.rs`.
 
-use super::StoreError;
+use super::error::StoreError;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, R2D2Connection};

@@ -1,22 +1,13 @@
 //! Departments (承办单位): the lead and co-handling units a ticket is dispatched to.
 
+use super::backend;
 use super::conn::DbConn;
+use super::error::StoreError;
+use super::rows::DepartmentRow;
 use super::schema::departments;
-use super::{StoreError, backend};
-use chrono::NaiveDateTime;
+use crate::domain::DepartmentCode;
 use diesel::prelude::*;
 use std::collections::BTreeSet;
-
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]
-#[diesel(table_name = departments)]
-pub struct DepartmentRow {
-    pub code: String,
-    pub name: String,
-    pub email: String,
-    pub head_email: Option<String>,
-    #[serde(skip)]
-    pub created_at: NaiveDateTime,
-}
 
 pub fn list(
     conn: &mut DbConn,
@@ -42,16 +33,39 @@ pub fn find(conn: &mut DbConn, code: &str) -> Result<Option<DepartmentRow>, Stor
         .optional()?)
 }
 
-/// Which of `codes` name existing departments.
-pub fn existing(conn: &mut DbConn, codes: &[String]) -> Result<BTreeSet<String>, StoreError> {
+/// Which of `codes` name existing departments. The callers' lists are bounded (a dispatch names
+/// at most 21), so this is one short `IN (…)`.
+pub fn existing(
+    conn: &mut DbConn,
+    codes: &[DepartmentCode],
+) -> Result<BTreeSet<DepartmentCode>, StoreError> {
     if codes.is_empty() {
         return Ok(BTreeSet::new());
     }
+    let codes: Vec<&str> = codes.iter().map(DepartmentCode::as_str).collect();
     let found: Vec<String> = departments::table
         .filter(departments::code.eq_any(codes))
         .select(departments::code)
         .load(conn)?;
-    Ok(found.into_iter().collect())
+    Ok(found.into_iter().map(DepartmentCode::from_stored).collect())
+}
+
+/// The mailbox and head's address of each of `codes` that exists.
+pub fn mailboxes(
+    conn: &mut DbConn,
+    codes: &[&str],
+) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
+    if codes.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(departments::table
+        .filter(departments::code.eq_any(codes))
+        .select((
+            departments::code,
+            departments::email,
+            departments::head_email,
+        ))
+        .load(conn)?)
 }
 
 pub fn insert_if_missing(conn: &mut DbConn, row: &DepartmentRow) -> Result<bool, StoreError> {

@@ -2,22 +2,11 @@
 //! first response again instead of a second ticket.
 
 use super::conn::DbConn;
+use super::error::{StoreError, is_unique_violation};
+use super::rows::KeyRow;
 use super::schema::idempotency_keys;
-use super::{StoreError, is_unique_violation};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = idempotency_keys)]
-pub struct KeyRow {
-    pub username: String,
-    pub key: String,
-    pub request_hash: String,
-    pub response_status: i32,
-    pub response_body: String,
-    pub ticket_id: Option<String>,
-    pub created_at: NaiveDateTime,
-}
 
 /// The remembered response for this user's key, however old.
 pub fn find(conn: &mut DbConn, username: &str, key: &str) -> Result<Option<KeyRow>, StoreError> {

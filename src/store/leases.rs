@@ -2,8 +2,8 @@
 //! and until when. A holder that dies lets its lease run out, and another takes over.
 
 use super::conn::{self, DbConn};
+use super::error::{StoreError, is_unique_violation};
 use super::schema::leases;
-use super::{StoreError, is_unique_violation};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -1,5 +1,5 @@
 // One portable schema for both backends: TEXT ids, UTC `Timestamp`s, no backend-only types.
-// Kept in step with migrations/{sqlite,postgres} by the schema test in tests/migrations.rs.
+// Kept in step with migrations/{sqlite,postgres} by the schema test in tests/it/schema.rs.
 
 diesel::table! {
     departments (code) {

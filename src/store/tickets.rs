@@ -1,252 +1,23 @@
-//! Tickets, their co-handling departments and their timeline. Writing a change is
-//! `write_effects`: the ticket (guarded by its version), its departments and its one event.
+//! Tickets, their co-handling departments and their timeline. Writing a change is `write_batch`:
+//! the ticket (guarded by its version), its departments, its event and its timers; its
+//! notifications are `notify::outbox`'s, in the same transaction.
 
+use super::backend;
 use super::conn::{DbConn, MultiBackend};
-use super::outbox::{self, MailRoles, OutboxRow};
+use super::error::StoreError;
+use super::rows::{EventRow, TicketChange, TicketRow, TimerRow};
 use super::schema::{ticket_departments, ticket_events, tickets};
-use super::timers::TimerRow;
-use super::{StoreError, backend};
+use crate::domain::DepartmentCode;
 use crate::domain::Phone;
-use crate::domain::lifecycle::Recipient;
-use crate::domain::lifecycle::{Effects, Event};
-use crate::domain::ticket::{Actor, Category, Contact, Enterprise, Role, State, Ticket, TicketId};
+use crate::domain::lifecycle::Effects;
+use crate::domain::ticket::{Category, State, Ticket, TicketId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::BTreeMap;
-use std::collections::BTreeSet;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = tickets)]
-pub struct TicketRow {
-    pub id: String,
-    pub number: String,
-    pub state: String,
-    pub outcome: Option<String>,
-    pub channel: String,
-    pub category: String,
-    pub urgency: String,
-    pub enterprise_name: String,
-    pub credit_code: String,
-    pub contact_name: String,
-    pub contact_phone: String,
-    pub subject: String,
-    pub description: String,
-    pub lead_department: Option<String>,
-    pub pending_extension: Option<String>,
-    pub merged_into: Option<String>,
-    pub reopen_count: i32,
-    pub version: i64,
-    pub created_by: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub due_at: Option<NaiveDateTime>,
-    pub escalation_level: i32,
-}
-
-/// What a change may alter of a ticket: what it was logged with stays as it was.
-#[derive(AsChangeset)]
-#[diesel(table_name = tickets, treat_none_as_null = true)]
-pub struct TicketChange<'a> {
-    pub state: &'a str,
-    pub outcome: Option<&'a str>,
-    pub lead_department: Option<&'a str>,
-    pub pending_extension: Option<String>,
-    pub merged_into: Option<String>,
-    pub reopen_count: i32,
-    pub version: i64,
-    pub updated_at: NaiveDateTime,
-    pub due_at: Option<NaiveDateTime>,
-    pub escalation_level: i32,
-}
-
-impl<'a> TicketChange<'a> {
-    fn of(t: &'a Ticket) -> Self {
-        TicketChange {
-            state: t.state.as_str(),
-            outcome: t.outcome.map(|o| o.as_str()),
-            lead_department: t.lead_department.as_deref(),
-            pending_extension: t
-                .pending_extension
-                .as_ref()
-                .map(|p| serde_json::to_string(p).expect("an extension request serialises")),
-            merged_into: t.merged_into.map(|m| m.to_string()),
-            reopen_count: t.reopen_count,
-            version: t.version,
-            updated_at: t.updated_at,
-            due_at: t.due_at,
-            escalation_level: t.escalation_level,
-        }
-    }
-}
-
-impl TicketRow {
-    fn from_ticket(t: &Ticket) -> Self {
-        TicketRow {
-            id: t.id.to_string(),
-            number: t.number.clone(),
-            state: t.state.to_string(),
-            outcome: t.outcome.map(|o| o.to_string()),
-            channel: t.channel.to_string(),
-            category: t.category.to_string(),
-            urgency: t.urgency.to_string(),
-            enterprise_name: t.enterprise.name.clone(),
-            credit_code: t.enterprise.credit_code.clone(),
-            contact_name: t.contact.name.clone(),
-            contact_phone: t.contact.phone.clone(),
-            subject: t.subject.clone(),
-            description: t.description.clone(),
-            lead_department: t.lead_department.clone(),
-            pending_extension: t
-                .pending_extension
-                .as_ref()
-                .map(|p| serde_json::to_string(p).expect("an extension request serialises")),
-            merged_into: t.merged_into.map(|m| m.to_string()),
-            reopen_count: t.reopen_count,
-            version: t.version,
-            created_by: t.created_by.clone(),
-            created_at: t.created_at,
-            updated_at: t.updated_at,
-            due_at: t.due_at,
-            escalation_level: t.escalation_level,
-        }
-    }
-
-    fn into_ticket(self, co_departments: Vec<String>) -> Result<Ticket, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("ticket {}: {what}", self.id));
-        Ok(Ticket {
-            id: self.id.parse().map_err(|_| corrupt("id"))?,
-            number: self.number.clone(),
-            state: self.state.parse().map_err(|_| corrupt("state"))?,
-            outcome: self
-                .outcome
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|_| corrupt("outcome"))?,
-            channel: self.channel.parse().map_err(|_| corrupt("channel"))?,
-            category: self.category.parse().map_err(|_| corrupt("category"))?,
-            urgency: self.urgency.parse().map_err(|_| corrupt("urgency"))?,
-            enterprise: Enterprise {
-                name: self.enterprise_name.clone(),
-                credit_code: self.credit_code.clone(),
-            },
-            contact: Contact {
-                name: self.contact_name.clone(),
-                phone: self.contact_phone.clone(),
-            },
-            subject: self.subject.clone(),
-            description: self.description.clone(),
-            lead_department: self.lead_department.clone(),
-            co_departments,
-            pending_extension: self
-                .pending_extension
-                .as_deref()
-                .map(serde_json::from_str)
-                .transpose()
-                .map_err(|_| corrupt("pending_extension"))?,
-            merged_into: self
-                .merged_into
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|_| corrupt("merged_into"))?,
-            reopen_count: self.reopen_count,
-            version: self.version,
-            created_by: self.created_by,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            due_at: self.due_at,
-            escalation_level: self.escalation_level,
-        })
-    }
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = ticket_events)]
-pub struct EventRow {
-    pub id: String,
-    pub ticket_id: String,
-    pub seq: i64,
-    pub action: String,
-    pub actor_kind: String,
-    pub actor_username: Option<String>,
-    pub actor_role: Option<String>,
-    pub actor_department: Option<String>,
-    pub from_state: Option<String>,
-    pub to_state: String,
-    pub level: Option<i32>,
-    pub payload: String,
-    pub at: NaiveDateTime,
-}
-
-impl EventRow {
-    fn new(ticket: &Ticket, event: &Event) -> Self {
-        let (kind, username, role, department) = match &event.actor {
-            Actor::User {
-                username,
-                role,
-                department,
-            } => (
-                "user",
-                Some(username.clone()),
-                Some(role.to_string()),
-                department.clone(),
-            ),
-            Actor::System => ("system", None, None, None),
-        };
-        EventRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            ticket_id: ticket.id.to_string(),
-            seq: ticket.version,
-            action: event.action.clone(),
-            actor_kind: kind.to_string(),
-            actor_username: username,
-            actor_role: role,
-            actor_department: department,
-            from_state: event.from_state.map(|s| s.to_string()),
-            to_state: event.to_state.to_string(),
-            level: event.level,
-            payload: event.payload.to_string(),
-            at: event.at,
-        }
-    }
-
-    /// The event as the domain knows it, with its stored id and sequence number.
-    pub fn into_event(self) -> Result<(String, i64, Event), StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("event {}: {what}", self.id));
-        let actor = match self.actor_kind.as_str() {
-            "system" => Actor::System,
-            _ => Actor::User {
-                username: self.actor_username.clone().unwrap_or_default(),
-                role: self
-                    .actor_role
-                    .as_deref()
-                    .unwrap_or_default()
-                    .parse::<Role>()
-                    .map_err(|_| corrupt("actor_role"))?,
-                department: self.actor_department.clone(),
-            },
-        };
-        let event = Event {
-            action: self.action.clone(),
-            actor,
-            from_state: self
-                .from_state
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|_| corrupt("from_state"))?,
-            to_state: self.to_state.parse().map_err(|_| corrupt("to_state"))?,
-            level: self.level,
-            payload: serde_json::from_str(&self.payload).map_err(|_| corrupt("payload"))?,
-            at: self.at,
-        };
-        Ok((self.id, self.seq, event))
-    }
-}
-
-/// Writes a new ticket and its `create` event.
-pub fn insert(conn: &mut DbConn, effects: &Effects, mail: &MailRoles) -> Result<(), StoreError> {
+/// Writes a new ticket, its co-handling departments, its `create` event and its timers; returns
+/// the event's id.
+pub fn insert(conn: &mut DbConn, effects: &Effects) -> Result<String, StoreError> {
     let ticket = &effects.ticket;
     diesel::insert_into(tickets::table)
         .values(TicketRow::from_ticket(ticket))
@@ -254,28 +25,19 @@ pub fn insert(conn: &mut DbConn, effects: &Effects, mail: &MailRoles) -> Result<
     replace_co_departments(conn, ticket)?;
     let mut rows = Appends::default();
     rows.add(effects);
-    rows.write(conn, mail)
+    rows.write(conn)
+        .map(|mut ids| ids.pop().expect("one event"))
 }
 
-/// Writes the changes decided one after the other on `before` (by `lifecycle::apply`, or by the
-/// escalation ladder). Fails with `Concurrent` when the ticket is no longer at the version the
-/// decisions were made on.
-pub fn write_effects(
-    conn: &mut DbConn,
-    before: &Ticket,
-    changes: &[Effects],
-    mail: &MailRoles,
-) -> Result<(), StoreError> {
-    write_batch(conn, &[(before, changes)], mail)
-}
-
-/// `write_effects` for many tickets at once, in few statements: one update per ticket and per
-/// moved timer, the new events, timers and notifications inserted together.
+/// Writes the changes decided one after the other on each ticket (by `lifecycle::apply`, or by
+/// the escalation ladder), in few statements: one update per ticket and per moved timer, the
+/// new events and timers inserted together. Fails with `Concurrent` when a ticket is no longer
+/// at the version its changes were decided on. Returns the ids of the events written, one per
+/// change, in order.
 pub fn write_batch(
     conn: &mut DbConn,
     items: &[(&Ticket, &[Effects])],
-    mail: &MailRoles,
-) -> Result<(), StoreError> {
+) -> Result<Vec<String>, StoreError> {
     let mut rows = Appends::default();
     let mut changes = Vec::with_capacity(items.len());
     for (before, effects) in items {
@@ -303,23 +65,20 @@ pub fn write_batch(
     if backend::update_tickets(conn, &changes)? != changes.len() {
         return Err(StoreError::Concurrent);
     }
-    rows.write(conn, mail)
+    rows.write(conn)
 }
 
-/// The rows changes add besides the ticket: events, timers, notifications.
+/// The rows changes add besides the ticket: events and timers.
 #[derive(Default)]
 struct Appends {
     events: Vec<EventRow>,
     started: Vec<TimerRow>,
     changed: Vec<TimerRow>,
-    /// Notifications with the roles they go to, resolved to addresses when written.
-    outbox: Vec<(OutboxRow, Vec<Recipient>)>,
 }
 
 impl Appends {
     fn add(&mut self, effects: &Effects) {
         let ticket = &effects.ticket;
-        let event = EventRow::new(ticket, &effects.event);
         for timer in &effects.timers.changed {
             let row = TimerRow::new(ticket.id, timer);
             // A timer changed twice in one batch is written once, as it is last.
@@ -338,76 +97,15 @@ impl Appends {
                 .iter()
                 .map(|t| TimerRow::new(ticket.id, t)),
         );
-        // The deadlines this change set or moved, for the mail to name.
-        let deadlines: Vec<serde_json::Value> = effects
-            .timers
-            .started
-            .iter()
-            .chain(&effects.timers.changed)
-            .filter(|t| t.ended_at.is_none())
-            .map(|t| {
-                serde_json::json!({
-                    "kind": t.kind,
-                    "due_at": t.due_at,
-                    "duration": t.duration.map(|d| d.to_string()),
-                    "extended_days": t.extended_days,
-                })
-            })
-            .collect();
-        let by_department = effects.event.actor.department().map(str::to_string);
-        for n in &effects.notifications {
-            let data = serde_json::json!({
-                "number": ticket.number,
-                "subject": ticket.subject,
-                "enterprise": ticket.enterprise.name,
-                "state": ticket.state,
-                "lead_department": ticket.lead_department,
-                "co_departments": ticket.co_departments,
-                "action": effects.event.action,
-                "payload": effects.event.payload,
-                "timer": n.timer,
-                "level": n.level,
-                "due_at": ticket.due_at,
-                "deadlines": deadlines,
-                "by_department": by_department,
-                "by_system": matches!(effects.event.actor, crate::domain::ticket::Actor::System),
-            });
-            let row = OutboxRow::new(ticket.id, &event.id, n, &data, effects.event.at);
-            self.outbox.push((row, n.to.clone()));
-        }
-        self.events.push(event);
+        self.events.push(EventRow::new(ticket, &effects.event));
     }
 
-    fn write(self, conn: &mut DbConn, mail: &MailRoles) -> Result<(), StoreError> {
+    fn write(self, conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
         // Ended and moved timers first: a stage restarted in the same change reuses its kind.
         backend::update_timers(conn, &self.changed)?;
         backend::insert_timers(conn, &self.started)?;
         backend::insert_events(conn, &self.events)?;
-        // Recipients become addresses now, in the transaction of the change: later changes to
-        // departments or users do not reroute this mail.
-        let wanted: BTreeSet<Recipient> = self
-            .outbox
-            .iter()
-            .flat_map(|(_, to)| to.iter().cloned())
-            .collect();
-        let addresses = outbox::resolve(conn, &wanted, mail)?;
-        let rows: Vec<OutboxRow> = self
-            .outbox
-            .into_iter()
-            .map(|(mut row, to)| {
-                let mut all: Vec<&String> = to.iter().flat_map(|r| &addresses[r]).collect();
-                all.sort();
-                all.dedup();
-                if all.is_empty() {
-                    row.status = "failed".into();
-                    row.last_error = Some("no address for any recipient".into());
-                }
-                row.recipients = serde_json::json!({ "to": all, "roles": to }).to_string();
-                row
-            })
-            .collect();
-        backend::insert_outbox(conn, &rows)?;
-        Ok(())
+        Ok(self.events.into_iter().map(|e| e.id).collect())
     }
 }
 
@@ -427,7 +125,7 @@ fn replace_co_departments(conn: &mut DbConn, ticket: &Ticket) -> Result<(), Stor
         diesel::insert_into(ticket_departments::table)
             .values((
                 ticket_departments::ticket_id.eq(ticket.id.to_string()),
-                ticket_departments::department_code.eq(code),
+                ticket_departments::department_code.eq(code.as_str()),
             ))
             .execute(conn)?;
     }
@@ -491,9 +189,9 @@ pub struct Filter {
     pub state: Option<State>,
     pub category: Option<Category>,
     /// Lead or co-handler.
-    pub department: Option<String>,
+    pub department: Option<DepartmentCode>,
     /// A department user's own scope: lead or co-handler now.
-    pub visible_to: Option<String>,
+    pub visible_to: Option<DepartmentCode>,
     pub q: Option<String>,
     pub created_from: Option<NaiveDateTime>,
     pub created_to: Option<NaiveDateTime>,
@@ -523,11 +221,11 @@ pub fn list(conn: &mut DbConn, filter: &Filter) -> Result<Vec<Ticket>, StoreErro
         .flatten()
     {
         let co_handled = ticket_departments::table
-            .filter(ticket_departments::department_code.eq(department.clone()))
+            .filter(ticket_departments::department_code.eq(department.to_string()))
             .select(ticket_departments::ticket_id);
         query = query.filter(
             tickets::lead_department
-                .eq(department.clone())
+                .eq(department.to_string())
                 .or(tickets::id.eq_any(co_handled)),
         );
     }

@@ -1,120 +1,16 @@
 //! Timers in the database: written only as part of a ticket's change, read to decide the next one,
 //! and claimed by the scheduler when they come due.
 
-pub use super::backend::CLAIM_DUE_SQL;
+use super::backend;
 use super::conn::DbConn;
+use super::error::StoreError;
+use super::rows::{TimerChange, TimerRow};
 use super::schema::timers;
-use super::{StoreError, backend};
 use crate::domain::ticket::TicketId;
 use crate::domain::timer::Timer;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = timers)]
-pub struct TimerRow {
-    pub id: String,
-    pub ticket_id: String,
-    pub kind: String,
-    pub started_at: NaiveDateTime,
-    pub due_at: NaiveDateTime,
-    pub warn_at: NaiveDateTime,
-    pub warned_at: Option<NaiveDateTime>,
-    pub level: i32,
-    pub next_fire_at: Option<NaiveDateTime>,
-    pub last_fired_at: Option<NaiveDateTime>,
-    pub ended_at: Option<NaiveDateTime>,
-    pub outcome: Option<String>,
-    pub duration: Option<String>,
-    pub extended_days: i32,
-    pub beyond_calendar: bool,
-}
-
-/// What can change of a running timer: its deadline, warning, ladder and end.
-#[derive(AsChangeset)]
-#[diesel(table_name = timers, treat_none_as_null = true)]
-pub struct TimerChange<'a> {
-    due_at: NaiveDateTime,
-    warn_at: NaiveDateTime,
-    warned_at: Option<NaiveDateTime>,
-    level: i32,
-    next_fire_at: Option<NaiveDateTime>,
-    last_fired_at: Option<NaiveDateTime>,
-    ended_at: Option<NaiveDateTime>,
-    outcome: Option<&'a str>,
-    extended_days: i32,
-    beyond_calendar: bool,
-}
-
-impl<'a> TimerChange<'a> {
-    pub fn of(row: &'a TimerRow) -> Self {
-        TimerChange {
-            due_at: row.due_at,
-            warn_at: row.warn_at,
-            warned_at: row.warned_at,
-            level: row.level,
-            next_fire_at: row.next_fire_at,
-            last_fired_at: row.last_fired_at,
-            ended_at: row.ended_at,
-            outcome: row.outcome.as_deref(),
-            extended_days: row.extended_days,
-            beyond_calendar: row.beyond_calendar,
-        }
-    }
-}
-
-impl TimerRow {
-    pub fn new(ticket: TicketId, t: &Timer) -> Self {
-        TimerRow {
-            id: t.id.to_string(),
-            ticket_id: ticket.to_string(),
-            kind: t.kind.to_string(),
-            started_at: t.started_at,
-            due_at: t.due_at,
-            warn_at: t.warn_at,
-            warned_at: t.warned_at,
-            level: t.level,
-            next_fire_at: t.next_fire_at,
-            last_fired_at: t.last_fired_at,
-            ended_at: t.ended_at,
-            outcome: t.outcome.map(|o| o.to_string()),
-            duration: t.duration.map(|d| d.to_string()),
-            extended_days: t.extended_days as i32,
-            beyond_calendar: t.beyond_calendar,
-        }
-    }
-
-    pub fn into_timer(self) -> Result<Timer, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("timer {}: {what}", self.id));
-        Ok(Timer {
-            id: self.id.parse().map_err(|_| corrupt("id"))?,
-            kind: self.kind.parse().map_err(|_| corrupt("kind"))?,
-            started_at: self.started_at,
-            due_at: self.due_at,
-            warn_at: self.warn_at,
-            warned_at: self.warned_at,
-            level: self.level,
-            next_fire_at: self.next_fire_at,
-            last_fired_at: self.last_fired_at,
-            ended_at: self.ended_at,
-            outcome: self
-                .outcome
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|_| corrupt("outcome"))?,
-            duration: self
-                .duration
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|_| corrupt("duration"))?,
-            extended_days: self.extended_days.max(0) as u32,
-            beyond_calendar: self.beyond_calendar,
-        })
-    }
-}
 
 pub fn update(conn: &mut DbConn, ticket: TicketId, timer: &Timer) -> Result<(), StoreError> {
     let row = TimerRow::new(ticket, timer);

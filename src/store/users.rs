@@ -1,23 +1,10 @@
 //! People who sign in: operators, department staff, supervisors and admins.
 
-use super::StoreError;
 use super::conn::DbConn;
+use super::error::StoreError;
+use super::rows::UserRow;
 use super::schema::users;
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = users)]
-pub struct UserRow {
-    pub id: String,
-    pub username: String,
-    pub password_hash: Option<String>,
-    pub role: String,
-    pub department_code: Option<String>,
-    pub email: Option<String>,
-    pub active: bool,
-    pub created_at: NaiveDateTime,
-}
 
 pub fn find_by_username(conn: &mut DbConn, username: &str) -> Result<Option<UserRow>, StoreError> {
     Ok(users::table
@@ -32,4 +19,27 @@ pub fn insert(conn: &mut DbConn, user: &UserRow) -> Result<(), StoreError> {
         .values(user)
         .execute(conn)?;
     Ok(())
+}
+
+/// The active users with an email who have one of `roles` or belong to one of `departments`:
+/// their role, department and address.
+pub fn with_email(
+    conn: &mut DbConn,
+    roles: &[&str],
+    departments: &[&str],
+) -> Result<Vec<(String, Option<String>, String)>, StoreError> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = users::table
+        .filter(users::active.eq(true))
+        .filter(users::email.is_not_null())
+        .filter(
+            users::role
+                .eq_any(roles)
+                .or(users::department_code.eq_any(departments)),
+        )
+        .select((users::role, users::department_code, users::email))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(role, department, email)| Some((role, department, email?)))
+        .collect())
 }

@@ -1,7 +1,8 @@
 //! Which timers an action starts, ends or moves (DESIGN.md, "Deadlines, timers and escalation"),
 //! and the ticket's summary of its running timers.
 
-use super::{ActionKind, Context};
+use super::action::ActionKind;
+use super::context::Context;
 use crate::domain::sla::TimerKind;
 use crate::domain::ticket::{Satisfaction, State, Ticket};
 use crate::domain::timer::{Plan, Timer};

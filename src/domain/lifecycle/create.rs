@@ -1,14 +1,21 @@
 //! Creating a ticket (受理): the operator's input, checked field by field, becomes a ticket in
 //! `accepted` with its first event.
 
-use super::{Context, DomainError, Effects, Event, TimerChanges};
+use super::clocks::TimerChanges;
+use super::context::Context;
+use super::effects::{Effects, Event};
+use super::error::DomainError;
+use crate::domain::credit_code::CreditCode;
+use crate::domain::field::{FieldError, collect, from_json};
+use crate::domain::phone::Phone;
 use crate::domain::sla::TimerKind;
+use crate::domain::text::required_text;
 use crate::domain::ticket::{
     Actor, Category, Channel, Contact, Enterprise, Role, State, Ticket, TicketId, Urgency,
 };
-use crate::domain::{CreditCode, FieldError, Phone, collect, from_json, required_text};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 const NAME_MAX: usize = 200;
 const SUBJECT_MAX: usize = 200;
@@ -28,29 +35,58 @@ pub struct NewTicket {
     pub description: String,
 }
 
-#[derive(Deserialize)]
+/// A complaint as the hotline logs it (受理). Every field is read as text and checked here, so
+/// that each problem is reported against its field at once.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Input {
+#[schema(as = NewTicket, example = json!({
+    "channel": "hotline", "category": "complaint", "urgency": "normal",
+    "enterprise": {"name": "黄石市下陆区恒信机械制造有限公司", "credit_code": "91420204MA4B1C2D1D"},
+    "contact": {"name": "王建国", "phone": "13907141234"},
+    "subject": "食品经营许可证变更办理超时",
+    "description": "企业于上月提交申请，至今未收到受理结果。"
+}))]
+pub struct NewTicketInput {
+    #[schema(value_type = Channel, required = true)]
     channel: Option<String>,
+    #[schema(value_type = Category, required = true)]
     category: Option<String>,
+    /// `normal` when left out.
+    #[schema(value_type = Option<Urgency>)]
     urgency: Option<String>,
+    #[schema(required = true)]
     enterprise: Option<EnterpriseInput>,
+    #[schema(required = true)]
     contact: Option<ContactInput>,
+    /// Up to 200 characters.
+    #[schema(required = true)]
     subject: Option<String>,
+    /// Up to 20,000 characters.
+    #[schema(required = true)]
     description: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EnterpriseInput {
+pub struct EnterpriseInput {
+    /// 企业名称, up to 200 characters.
+    #[schema(required = true)]
     name: Option<String>,
+    /// 统一社会信用代码 (GB 32100-2015, both check characters verified; lower case is read as
+    /// upper).
+    #[schema(required = true)]
     credit_code: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ContactInput {
+pub struct ContactInput {
+    /// 联系人, up to 200 characters.
+    #[schema(required = true)]
     name: Option<String>,
+    /// A mainland mobile or a landline with its area code, written as people write them
+    /// (`+86 138 0013 8000`, `(0714) 635-1234`, `027-87654321转801`); stored in one form.
+    #[schema(required = true)]
     phone: Option<String>,
 }
 
@@ -70,7 +106,7 @@ pub fn validate_new(input: &Value, actor: &Actor) -> Result<NewTicket, DomainErr
     if !input.is_object() {
         return Err(FieldError::new("body", "must be a JSON object").into());
     }
-    let input: Input = from_json(input)?;
+    let input: NewTicketInput = from_json(input)?;
     let mut errors = vec![];
 
     let channel = collect(&mut errors, choice("channel", input.channel.as_deref()));
@@ -181,11 +217,11 @@ pub fn create(
         urgency: new.urgency,
         enterprise: Enterprise {
             name: new.enterprise_name,
-            credit_code: new.credit_code.to_string(),
+            credit_code: new.credit_code,
         },
         contact: Contact {
             name: new.contact_name,
-            phone: new.contact_phone.to_string(),
+            phone: new.contact_phone,
         },
         subject: new.subject,
         description: new.description,

@@ -1,41 +1,49 @@
 //! The payloads of the actions: read from JSON, then checked field by field. What is kept is
 //! written into the event, so the timeline holds exactly what was decided.
 
-use super::Known;
+use super::context::Known;
+use crate::domain::department::DepartmentCode;
+use crate::domain::field::{FieldError, from_json};
+use crate::domain::text::{optional_text, required_text};
+use crate::domain::ticket::CO_DEPARTMENTS_MAX;
 use crate::domain::ticket::{Actor, Satisfaction, State, TicketId};
 use crate::domain::time;
-use crate::domain::{FieldError, from_json, optional_text, required_text};
 use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 pub const TEXT_MAX: usize = 5000;
 pub const NOTE_MAX: usize = 2000;
 /// More than three months of working days is not an extension but a new case.
 pub const EXTENSION_MAX_DAYS: u32 = 60;
-/// A case has a handful of co-handling departments; a list longer than this is not one.
-pub const CO_DEPARTMENTS_MAX: usize = 20;
-/// No department code is longer; a longer text is not looked up.
-pub const DEPARTMENT_CODE_MAX: usize = 64;
 
-#[derive(Deserialize)]
+/// `sign`, `archive`: nothing to say.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 
-#[derive(Deserialize)]
+/// `dispatch` (分办) and `assign` (改派): the lead department and the co-handlers.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"department": "shijian", "co_departments": ["renshe"], "note": "请按时办理"}))]
 pub struct DispatchPayload {
+    /// The lead department's code (主办).
+    #[schema(required = true)]
     department: Option<String>,
+    /// Co-handling departments (协办), at most 20.
     #[serde(default)]
+    #[schema(max_items = 20)]
     co_departments: Vec<String>,
+    /// Up to 2,000 characters.
     note: Option<String>,
 }
 
 #[derive(Serialize)]
 pub struct Dispatch {
-    pub department: String,
-    pub co_departments: Vec<String>,
+    pub department: DepartmentCode,
+    pub co_departments: Vec<DepartmentCode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -49,14 +57,11 @@ impl DispatchPayload {
                     "department",
                     "is required: the code of the lead department",
                 ));
-                String::new()
+                None
             }
-            Some(code) => {
-                if !known.departments.contains(code) {
-                    errors.push(unknown_department("department", code));
-                }
-                code.to_string()
-            }
+            Some(code) => existing("department", code, known)
+                .map_err(|e| errors.push(e))
+                .ok(),
         };
         let listed = self.co_departments.len();
         let co = if listed > CO_DEPARTMENTS_MAX {
@@ -68,50 +73,56 @@ impl DispatchPayload {
         } else {
             &self.co_departments[..]
         };
-        let mut co_departments: Vec<String> = vec![];
+        let mut co_departments: Vec<DepartmentCode> = vec![];
         for (i, code) in co.iter().map(|c| c.trim()).enumerate() {
             let field = format!("co_departments[{i}]");
-            if !known.departments.contains(code) {
-                errors.push(unknown_department(&field, code));
-            } else if code == department {
-                errors.push(FieldError::new(
+            match existing(&field, code, known) {
+                Err(e) => errors.push(e),
+                Ok(code) if department.as_ref() == Some(&code) => errors.push(FieldError::new(
                     field,
                     "the lead department cannot also co-handle",
-                ));
-            } else if co_departments.iter().any(|c| c == code) {
-                errors.push(FieldError::new(field, format!("'{code}' is listed twice")));
-            } else {
-                co_departments.push(code.to_string());
+                )),
+                Ok(code) if co_departments.contains(&code) => {
+                    errors.push(FieldError::new(field, format!("'{code}' is listed twice")))
+                }
+                Ok(code) => co_departments.push(code),
             }
         }
         let note =
             optional_text("note", self.note.as_deref(), NOTE_MAX).map_err(|e| errors.push(e));
-        if !errors.is_empty() {
-            return Err(errors);
+        match (department, note) {
+            (Some(department), Ok(note)) if errors.is_empty() => Ok(Dispatch {
+                department,
+                co_departments,
+                note,
+            }),
+            _ => Err(errors),
         }
-        Ok(Dispatch {
-            department,
-            co_departments,
-            note: note.unwrap_or_default(),
-        })
     }
 }
 
-/// A code that names no department; a text too long to be a code is not repeated back.
-fn unknown_department(field: &str, code: &str) -> FieldError {
-    if code.chars().count() > DEPARTMENT_CODE_MAX {
-        FieldError::new(field, "is not a department code")
+/// The code of a department that exists; a text that cannot be a code is not repeated back.
+fn existing(field: &str, code: &str, known: &Known) -> Result<DepartmentCode, FieldError> {
+    let code = DepartmentCode::parse(code).map_err(|e| FieldError::new(field, e.to_string()))?;
+    if known.departments.contains(&code) {
+        Ok(code)
     } else {
-        FieldError::new(field, format!("unknown department '{code}'"))
+        Err(FieldError::new(
+            field,
+            format!("unknown department '{code}'"),
+        ))
     }
 }
 
 /// Reads a payload of one required text field named `$field`.
 macro_rules! text_payload {
-    ($name:ident, $field:ident) => {
-        #[derive(Deserialize, Serialize)]
+    ($(#[$doc:meta])* $name:ident, $field:ident) => {
+        $(#[$doc])*
+        #[derive(Deserialize, Serialize, ToSchema)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
+            /// Up to 5,000 characters.
+            #[schema(required = true)]
             $field: Option<String>,
         }
 
@@ -125,12 +136,22 @@ macro_rules! text_payload {
     };
 }
 
-text_payload!(ReasonPayload, reason);
-text_payload!(ContentPayload, content);
+text_payload!(
+    /// `return`, `coordinate`, `reject`, `withdraw`: why.
+    ReasonPayload,
+    reason
+);
+text_payload!(
+    /// `interim_reply`, `reply`, `comment`: what was said.
+    ContentPayload,
+    content
+);
 
-#[derive(Deserialize, Serialize)]
+/// `request_extension` (延期申请): how many more working days, and why.
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtensionPayload {
+    #[schema(minimum = 1, maximum = 60)]
     pub working_days: u32,
     pub reason: String,
 }
@@ -149,7 +170,8 @@ impl ExtensionPayload {
     }
 }
 
-#[derive(Deserialize, Serialize)]
+/// `decide_extension`: the supervisor's answer to the pending request.
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionPayload {
     pub approve: bool,
@@ -164,10 +186,15 @@ impl DecisionPayload {
     }
 }
 
-#[derive(Deserialize)]
+/// `supervise` (督办): the order, and its own deadline if the supervisor sets one.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuperviseInput {
+    /// Required from a person; up to 2,000 characters.
     note: Option<String>,
+    /// RFC 3339, in the future, years 1970 to 9999; the escalation ladder after it must end by
+    /// 9999 too.
+    #[schema(format = DateTime)]
     due: Option<String>,
 }
 
@@ -213,9 +240,11 @@ impl SupervisePayload {
     }
 }
 
-#[derive(Deserialize)]
+/// `feedback` (回访): the enterprise's satisfaction; `dissatisfied` reopens the case (重办).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackPayload {
+    #[schema(value_type = Satisfaction)]
     pub satisfaction: String,
     pub comment: Option<String>,
 }
@@ -241,9 +270,11 @@ impl FeedbackPayload {
     }
 }
 
-#[derive(Deserialize)]
+/// `merge` (并单): the case this one is merged into.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MergeInput {
+pub struct MergeInput {
+    #[schema(format = Uuid)]
     into: String,
 }
 

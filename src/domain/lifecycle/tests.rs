@@ -2,8 +2,15 @@
 //! in DESIGN.md written out here on its own, plus the rules the table cannot show.
 
 use super::*;
-use crate::domain::ticket::{Category, Channel, Contact, Enterprise, Urgency};
-use chrono::NaiveDate;
+use crate::domain::calendar::Calendar;
+use crate::domain::sla::Policy;
+use crate::domain::ticket::{
+    Actor, Category, Channel, Contact, Enterprise, ExtensionRequest, Outcome, Role, State, Ticket,
+    TicketId, Urgency,
+};
+use crate::domain::{CreditCode, DepartmentCode, Phone};
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::{Value, json};
 
 /// DESIGN.md's lifecycle table: action | from | to ("=" for unchanged) | who may.
 const TABLE: &str = "
@@ -54,20 +61,16 @@ pub(crate) fn ticket_in(state: State) -> Ticket {
         urgency: Urgency::Normal,
         enterprise: Enterprise {
             name: "黄石市某机械有限公司".into(),
-            credit_code: "91350100M000100Y43".into(),
+            credit_code: CreditCode::from_stored("91350100M000100Y43".into()),
         },
         contact: Contact {
             name: "张三".into(),
-            phone: "13800138000".into(),
+            phone: Phone::from_stored("13800138000".into()),
         },
         subject: "施工许可审批超时".into(),
         description: "已提交材料二十个工作日未获答复".into(),
-        lead_department: has_lead.then(|| "shijian".to_string()),
-        co_departments: if has_lead {
-            vec!["sifa".into()]
-        } else {
-            vec![]
-        },
+        lead_department: has_lead.then(|| code("shijian")),
+        co_departments: if has_lead { vec![code("sifa")] } else { vec![] },
         pending_extension: None,
         merged_into: None,
         reopen_count: 0,
@@ -133,14 +136,18 @@ fn create_at(
     create(new, id, number, actor, &ctx)
 }
 
+fn code(text: &str) -> DepartmentCode {
+    DepartmentCode::parse(text).expect("a department code")
+}
+
 fn actor(party: &str) -> Actor {
     match party {
         "operator" => Actor::user("op1", Role::Operator, None),
         "supervisor" => Actor::user("sup1", Role::Supervisor, None),
         "admin" => Actor::user("admin1", Role::Admin, None),
-        "lead" => Actor::user("sj1", Role::Department, Some("shijian")),
-        "co" => Actor::user("sf1", Role::Department, Some("sifa")),
-        "other" => Actor::user("rs1", Role::Department, Some("renshe")),
+        "lead" => Actor::user("sj1", Role::Department, Some(&code("shijian"))),
+        "co" => Actor::user("sf1", Role::Department, Some(&code("sifa"))),
+        "other" => Actor::user("rs1", Role::Department, Some(&code("renshe"))),
         "system" => Actor::System,
         _ => unreachable!("{party}"),
     }
@@ -168,9 +175,7 @@ fn valid_payload(action: ActionKind, merge_target: TicketId) -> Value {
 
 fn known(merge_target: TicketId) -> Known {
     Known {
-        departments: ["shijian", "sifa", "jianshe", "renshe"]
-            .map(String::from)
-            .into(),
+        departments: ["shijian", "sifa", "jianshe", "renshe"].map(code).into(),
         tickets: [(merge_target, State::Handling)].into(),
     }
 }
@@ -223,7 +228,7 @@ fn every_cell_of_the_table() {
                     ticket.pending_extension = Some(ExtensionRequest {
                         working_days: 3,
                         reason: "核查".into(),
-                        requested_by: "shijian".into(),
+                        requested_by: code("shijian"),
                         requested_at: at(10),
                     });
                 }
@@ -407,7 +412,7 @@ fn a_pending_request_lapses_when_the_case_leaves_handling() {
     ticket.pending_extension = Some(ExtensionRequest {
         working_days: 3,
         reason: "核查".into(),
-        requested_by: "shijian".into(),
+        requested_by: code("shijian"),
         requested_at: at(10),
     });
     let replied = run(
@@ -575,7 +580,7 @@ fn merge_target_must_be_another_live_ticket() {
 #[test]
 fn lookups_name_what_the_payload_refers_to() {
     let l = ActionKind::Dispatch.lookups(&json!({"department": "a", "co_departments": ["b", 3]}));
-    assert_eq!(l.departments, ["a", "b"]);
+    assert_eq!(l.departments, [code("a"), code("b")]);
     let id = TicketId::new();
     assert_eq!(
         ActionKind::Merge
@@ -625,8 +630,11 @@ mod create_tests {
             at(9),
         );
         assert_eq!((e.ticket.state, e.ticket.version), (State::Accepted, 1));
-        assert_eq!(e.ticket.enterprise.credit_code, "91350100M000100Y43");
-        assert_eq!(e.ticket.contact.phone, "13800138000");
+        assert_eq!(
+            e.ticket.enterprise.credit_code.as_str(),
+            "91350100M000100Y43"
+        );
+        assert_eq!(e.ticket.contact.phone.as_str(), "13800138000");
         assert_eq!(
             (e.event.action.as_str(), e.event.from_state),
             ("create", None)

@@ -1,0 +1,98 @@
+//! The process's state the use cases share: settings from the configuration, and the working-day
+//! calendar held in memory and refreshed from the database.
+
+use crate::domain::calendar::{Calendar, DayOffRoll, Year};
+use crate::domain::sla::Policy;
+use crate::notify::recipients::MailRoles;
+use crate::store::{self, DbConn, StoreError};
+use chrono::{NaiveDateTime, NaiveTime};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// How stale this process's copy of the calendar may get before a write looks again.
+pub const CALENDAR_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What the use cases need from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub number_prefix: String,
+    pub timezone: chrono_tz::Tz,
+    pub idempotency_ttl: chrono::Duration,
+    pub policy: Policy,
+    pub calendars: Calendars,
+    /// Addresses of the desk, supervisors and leadership from config.
+    pub mail: MailRoles,
+}
+
+type CalendarMark = (Option<NaiveDateTime>, i64);
+
+/// The working-day calendar in memory, shared by the handlers and the scheduler, loaded from the
+/// database at start and again whenever an admin changes it (here or on another instance).
+#[derive(Debug, Clone)]
+pub struct Calendars {
+    current: Arc<RwLock<Arc<Calendar>>>,
+    /// The database's last calendar change as loaded, and when this process last looked.
+    loaded: Arc<Mutex<(Option<CalendarMark>, Option<std::time::Instant>)>>,
+    timezone: chrono_tz::Tz,
+    hours: Vec<(NaiveTime, NaiveTime)>,
+    roll: DayOffRoll,
+}
+
+impl Calendars {
+    pub fn new(
+        timezone: chrono_tz::Tz,
+        hours: Vec<(NaiveTime, NaiveTime)>,
+        roll: DayOffRoll,
+    ) -> Self {
+        let empty = Calendar::new(timezone, hours.clone(), roll, Default::default());
+        Calendars {
+            current: Arc::new(RwLock::new(Arc::new(empty))),
+            loaded: Arc::new(Mutex::new((None, None))),
+            timezone,
+            hours,
+            roll,
+        }
+    }
+
+    pub fn current(&self) -> Arc<Calendar> {
+        self.current.read().expect("calendar lock").clone()
+    }
+
+    /// Builds a calendar of these years with the configured zone and hours.
+    pub fn with_years(&self, years: std::collections::BTreeMap<i32, Year>) -> Calendar {
+        Calendar::new(self.timezone, self.hours.clone(), self.roll, years)
+    }
+
+    /// Loads the calendar from the database when it changed since the last load.
+    pub fn refresh(&self, conn: &mut DbConn) -> Result<(), StoreError> {
+        let mark = store::calendar::last_change(conn)?;
+        let mut loaded = self.loaded.lock().expect("calendar lock");
+        loaded.1 = Some(std::time::Instant::now());
+        if loaded.0 == Some(mark) {
+            return Ok(());
+        }
+        let calendar = self.with_years(store::calendar::load(conn)?);
+        *self.current.write().expect("calendar lock") = Arc::new(calendar);
+        loaded.0 = Some(mark);
+        Ok(())
+    }
+
+    /// Loads the calendar from the database now, whatever this process last saw.
+    pub fn reload(&self, conn: &mut DbConn) -> Result<(), StoreError> {
+        self.loaded.lock().expect("calendar lock").0 = None;
+        self.refresh(conn)
+    }
+
+    /// `refresh`, at most every `interval`: so that a year loaded through another instance is
+    /// counted with here too, within that interval.
+    pub fn refresh_every(
+        &self,
+        conn: &mut DbConn,
+        interval: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let last = self.loaded.lock().expect("calendar lock").1;
+        if last.is_some_and(|at| at.elapsed() < interval) {
+            return Ok(());
+        }
+        self.refresh(conn)
+    }
+}

@@ -1,0 +1,35 @@
+//! The one writer of decided changes: the ticket, its event and timers (`store::tickets`) and its
+//! notifications (`notify::outbox`), in the caller's transaction. Creates, actions and the
+//! scheduler all write through here, so a change never lands without its
+//! notifications or they without it.
+
+use super::state::Settings;
+use crate::domain::lifecycle::Effects;
+use crate::domain::ticket::Ticket;
+use crate::notify;
+use crate::store::{DbConn, StoreError, tickets};
+
+/// A new ticket and its first event.
+pub fn created(
+    conn: &mut DbConn,
+    effects: &Effects,
+    settings: &Settings,
+) -> Result<(), StoreError> {
+    let event = tickets::insert(conn, effects)?;
+    notify::outbox::queue(conn, &[(effects, &event)], &settings.mail)
+}
+
+/// Changes decided one after the other on each ticket, from the version each was read at.
+pub fn changed(
+    conn: &mut DbConn,
+    items: &[(&Ticket, &[Effects])],
+    settings: &Settings,
+) -> Result<(), StoreError> {
+    let events = tickets::write_batch(conn, items)?;
+    let changes: Vec<(&Effects, &str)> = items
+        .iter()
+        .flat_map(|(_, effects)| effects.iter())
+        .zip(events.iter().map(String::as_str))
+        .collect();
+    notify::outbox::queue(conn, &changes, &settings.mail)
+}

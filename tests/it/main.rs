@@ -1,0 +1,18 @@
+//! The integration suite, one binary: the real service on a loopback port over a real database,
+//! every test on SQLite and on PostgreSQL (`on_both_backends!`), a real SMTP server for mail.
+//! A module per area; `common` is the harness they share.
+
+#[macro_use]
+mod common;
+
+mod cli;
+mod concurrency;
+mod contract;
+mod deadlines;
+mod lifecycle;
+mod mail;
+mod openapi;
+mod ops;
+mod probe;
+mod schema;
+mod scoping;
