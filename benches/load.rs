@@ -4,7 +4,8 @@
 //! service's base URL, tokens (or the demo password), and for the baseline the database URL.
 //!
 //!     cargo bench --bench load -- --base http://127.0.0.1:8080 --password demo \
-//!         [--database URL] [--scenario create,loop,read,list,mixed] [--clients 1,8,32]
+//!         [--database URL] [--scenario create,loop,read,list,mixed,console-case,console-queue]
+//!         [--clients 1,8,32]
 //!         [--duration 10] [--department shijian] [--pid PID] [--prepare N]
 //!
 //! `--prepare N` first logs N complaints (and dispatches every other one) in process, so lists
@@ -43,9 +44,17 @@ fn args() -> Args {
     let mut a = Args {
         base: None,
         database: None,
-        scenarios: ["create", "loop", "read", "list", "mixed"]
-            .map(String::from)
-            .to_vec(),
+        scenarios: [
+            "create",
+            "loop",
+            "read",
+            "list",
+            "mixed",
+            "console-case",
+            "console-queue",
+        ]
+        .map(String::from)
+        .to_vec(),
         clients: vec![1, 8, 32],
         duration: Duration::from_secs(10),
         department: "shijian".into(),
@@ -189,6 +198,9 @@ struct Http {
     operator: String,
     department: String,
     dept_code: String,
+    /// Console sessions (`cl_session`), signed in through the sign-in form.
+    operator_session: String,
+    department_session: String,
 }
 
 impl Http {
@@ -224,6 +236,26 @@ impl Http {
             return Err(format!("{status} {}", String::from_utf8_lossy(&bytes)));
         }
         Ok(bytes)
+    }
+
+    /// One console page, with a session: its HTML, unparsed.
+    async fn page(&self, client: &Client, path: &str, session: &str) -> Result<(), String> {
+        let mut res = client
+            .get(format!("{}{path}", self.base))
+            .insert_header(("Cookie", format!("cl_session={session}")))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = res.status();
+        let bytes = res
+            .body()
+            .limit(16 << 20)
+            .await
+            .map_err(|e| e.to_string())?;
+        if status != actix_web::http::StatusCode::OK || bytes.len() < 1000 {
+            return Err(format!("{status} ({} bytes)", bytes.len()));
+        }
+        Ok(())
     }
 
     /// One operation of `scenario`; returns how many requests it made.
@@ -287,6 +319,24 @@ impl Http {
                         &format!("/api/v1/tickets/{}", pick(0)),
                         &self.operator,
                         None,
+                    )
+                    .await;
+                timed(tally, s, r);
+            }
+            "console-case" => {
+                let s = Instant::now();
+                let path = format!("/tickets/{}", pick(0));
+                let r = self.page(client, &path, &self.operator_session).await;
+                timed(tally, s, r);
+            }
+            "console-queue" => {
+                // A queue of the department's workbench: 50 cases waiting to be signed.
+                let s = Instant::now();
+                let r = self
+                    .page(
+                        client,
+                        "/workbench?queue=dispatched",
+                        &self.department_session,
                     )
                     .await;
                 timed(tally, s, r);
@@ -359,6 +409,46 @@ async fn login(base: &str, user: &str, password: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("sign-in as {user} failed: {v}"))
         .to_string()
+}
+
+/// A console session for `user`, through the sign-in form as a browser signs in; empty when the
+/// sign-in fails (the console scenarios then count errors).
+async fn session(base: &str, user: &str, password: &str) -> String {
+    let client = Client::builder().disable_redirects().finish();
+    let cookie = |res: &awc::ClientResponse<_>, name: &str| -> Option<String> {
+        res.headers()
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.strip_prefix(&format!("{name}=")))
+            .map(|c| c.split(';').next().unwrap_or_default().to_string())
+    };
+    let Ok(mut form) = client.get(format!("{base}/login")).send().await else {
+        return String::new();
+    };
+    let login = cookie(&form, "cl_login").unwrap_or_default();
+    let html = String::from_utf8_lossy(&form.body().await.unwrap_or_default()).to_string();
+    let csrf = html
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_string();
+    let body = serde_urlencoded::to_string([
+        ("username", user),
+        ("password", password),
+        ("csrf_token", csrf.as_str()),
+    ])
+    .unwrap_or_default();
+    match client
+        .post(format!("{base}/login"))
+        .insert_header(("Cookie", format!("cl_login={login}")))
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .send_body(body)
+        .await
+    {
+        Ok(res) => cookie(&res, "cl_session").unwrap_or_default(),
+        Err(_) => String::new(),
+    }
 }
 
 /// The HTTP side of one scenario at `clients` concurrent clients.
@@ -621,8 +711,12 @@ fn main() {
         println!("no --base: nothing to load");
         return;
     };
-    let (operator, department) = actix_web::rt::System::new().block_on(async {
+    let (operator, department, sessions) = actix_web::rt::System::new().block_on(async {
         let password = a.password.clone().unwrap_or_default();
+        let sessions = (
+            session(&base, "operator", &password).await,
+            session(&base, &a.department, &password).await,
+        );
         let operator = match &a.operator_token {
             Some(t) => t.clone(),
             None => login(&base, "operator", &password).await,
@@ -631,13 +725,15 @@ fn main() {
             Some(t) => t.clone(),
             None => login(&base, &a.department, &password).await,
         };
-        (operator, department)
+        (operator, department, sessions)
     });
     let http = Rc::new(Http {
         base: base.clone(),
         operator,
         department,
         dept_code: a.department.clone(),
+        operator_session: sessions.0,
+        department_session: sessions.1,
     });
     // Ids to read: a page of existing tickets.
     let ids: Vec<String> = actix_web::rt::System::new().block_on(async {

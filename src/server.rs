@@ -88,6 +88,7 @@ pub fn state(config: &Config, pool: store::Pool) -> anyhow::Result<AppState> {
         body_limit: config.http.body_limit,
         body_timeout: config.http.request_timeout.std(),
         gauges_read_at: Default::default(),
+        secure_cookies: config.app.public_url.starts_with("https://"),
         throttle: crate::auth::Throttle::new(
             config.auth.max_failures.get(),
             config.auth.lockout.std(),
@@ -131,6 +132,7 @@ pub fn run(
             .wrap(from_fn(api::edge::edge))
             .app_data(state.clone())
             .configure(api::routes)
+            .configure(crate::console::routes)
     })
     .workers(workers)
     .client_request_timeout(http.request_timeout.std())
@@ -142,18 +144,22 @@ pub fn run(
     Ok(server)
 }
 
-/// Hourly upkeep while serving: forgets idempotency keys past their lifetime.
+/// Hourly upkeep while serving: forgets idempotency keys and console sessions past their lifetime.
 pub async fn housekeeping(state: web::Data<AppState>) {
     let mut every_hour = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
     loop {
         every_hour.tick().await;
         let st = state.clone();
         let purged = api::db(&state, move |conn| {
-            crate::app::tickets::purge_idempotency_keys(conn, &st.settings)
+            let keys = crate::app::tickets::purge_idempotency_keys(conn, &st.settings)?;
+            let sessions = crate::app::sessions::purge(conn, crate::store::now())?;
+            Ok(keys + sessions)
         })
         .await;
         match purged {
-            Ok(n) if n > 0 => tracing::info!(keys = n, "expired idempotency keys purged"),
+            Ok(n) if n > 0 => {
+                tracing::info!(rows = n, "expired idempotency keys and sessions purged")
+            }
             Ok(_) => {}
             Err(problem) => tracing::warn!(%problem, "idempotency key purge failed; will retry"),
         }

@@ -98,37 +98,27 @@ pub async fn token(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    if let Err(wait) = state.throttle.begin(&username, &address) {
-        let seconds = wait.as_secs().clamp(1, u32::MAX.into()) as u32;
-        return Err(Problem {
-            retry_after: Some(seconds),
-            ..Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                format!("too many failed sign-ins; try again in {seconds} s"),
-            )
-        });
-    }
-    let name = username.clone();
-    let user = db(&state, move |conn| accounts::active_user(conn, &name)).await?;
-    // Hashing is slow on purpose: do it without holding a database connection. It runs for an
-    // unknown user too, so that timing does not tell which names exist.
-    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let password = credentials.password;
-    // Each check takes its time and memory on purpose: as many at once as there are cores.
-    let _turn = hashing_turn().await;
-    let ok = web::block(move || auth::verify_password(hash.as_deref(), &password))
-        .await
-        .map_err(|_| Problem::internal())?;
-    let user = user.filter(|_| ok);
-    let Some(user) = user else {
-        return Err(Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "wrong username or password",
-        ));
+    let user = match check_password(&state, &username, credentials.password, &address).await {
+        Ok(user) => user,
+        Err(SignInError::Throttled(seconds)) => {
+            return Err(Problem {
+                retry_after: Some(seconds),
+                ..Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    format!("too many failed sign-ins; try again in {seconds} s"),
+                )
+            });
+        }
+        Err(SignInError::Wrong) => {
+            return Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "wrong username or password",
+            ));
+        }
+        Err(SignInError::Failed(problem)) => return Err(problem),
     };
-    state.throttle.succeeded(&username, &address);
     let role: Role = user.role.parse().map_err(|_| Problem::internal())?;
     let now = chrono::Utc::now().timestamp();
     let token = state.tokens.issue(
@@ -145,6 +135,51 @@ pub async fn token(
             token_type: "Bearer",
             expires_in: state.tokens.ttl_seconds(),
         }))
+}
+
+/// Why a sign-in did not go through.
+pub enum SignInError {
+    /// Too many failures for the name or the address: wait this many seconds.
+    Throttled(u32),
+    /// No such active user, or not their password.
+    Wrong,
+    /// The database is away, or something broke.
+    Failed(Problem),
+}
+
+/// The active user whose password this is, checked as every sign-in is — the API's tokens and the
+/// console's sessions alike: throttled per name and address, argon2 off the async executor, as
+/// slow for an unknown name as for a known one.
+pub async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: String,
+    address: &str,
+) -> Result<crate::store::rows::UserRow, SignInError> {
+    if let Err(wait) = state.throttle.begin(username, address) {
+        return Err(SignInError::Throttled(
+            wait.as_secs().clamp(1, u32::MAX.into()) as u32,
+        ));
+    }
+    let name = username.to_string();
+    let user = db(state, move |conn| accounts::active_user(conn, &name))
+        .await
+        .map_err(SignInError::Failed)?;
+    // Hashing is slow on purpose: do it without holding a database connection. It runs for an
+    // unknown user too, so that timing does not tell which names exist.
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    // Each check takes its time and memory on purpose: as many at once as there are cores.
+    let _turn = hashing_turn().await;
+    let ok = web::block(move || auth::verify_password(hash.as_deref(), &password))
+        .await
+        .map_err(|_| SignInError::Failed(Problem::internal()))?;
+    match user.filter(|_| ok) {
+        Some(user) => {
+            state.throttle.succeeded(username, address);
+            Ok(user)
+        }
+        None => Err(SignInError::Wrong),
+    }
 }
 
 /// A turn at password hashing, one per core at a time.

@@ -76,11 +76,14 @@ pub async fn edge(
         headers.insert(name, HeaderValue::from_static(value));
     }
     if !docs {
-        // Nothing here is a page: no scripts, no frames, no caches of people's cases.
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        );
+        // What is not a console page (which sets its own) is no page: no scripts, no frames.
+        // No caches of people's cases either way.
+        if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            );
+        }
         if !headers.contains_key(header::CACHE_CONTROL) {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }

@@ -77,6 +77,9 @@ fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
+    if crate::console::routes::is_page(req.path()) {
+        return crate::console::visitor::Refusal::NotFound.error_response();
+    }
     Problem::new(
         StatusCode::NOT_FOUND,
         "not_found",

@@ -16,6 +16,8 @@ pub struct AppState {
     pub body_timeout: std::time::Duration,
     /// When `/metrics` last read the database's gauges.
     pub gauges_read_at: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Whether the console's cookies are `Secure`: the service is reached over https.
+    pub secure_cookies: bool,
     /// Failed sign-ins, to slow down password guessing.
     pub throttle: Throttle,
 }

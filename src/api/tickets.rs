@@ -335,7 +335,7 @@ pub struct ListParams {
 
 impl ListParams {
     /// The checked filter and page size, or every problem with the parameters at once.
-    fn filter(self, tz: chrono_tz::Tz, now: NaiveDateTime) -> Result<(Filter, i64), Problem> {
+    pub fn filter(self, tz: chrono_tz::Tz, now: NaiveDateTime) -> Result<(Filter, i64), Problem> {
         let mut errors = vec![];
         let e = &mut errors;
         let state = collect(e, parse_choice::<State>("state", self.state.as_deref())).flatten();
@@ -378,6 +378,7 @@ impl ListParams {
                     due_before,
                     before,
                     limit: limit + 1,
+                    ..Filter::default()
                 },
                 limit,
             )),

@@ -17,3 +17,8 @@ pub fn list(
 pub fn add_if_missing(conn: &mut DbConn, row: &DepartmentRow) -> Result<bool, AppError> {
     Ok(departments::insert_if_missing(conn, row)?)
 }
+
+/// Every department's name by code, for pages and mail.
+pub fn names(conn: &mut DbConn) -> Result<std::collections::BTreeMap<String, String>, AppError> {
+    Ok(departments::names(conn)?)
+}

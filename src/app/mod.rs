@@ -10,6 +10,7 @@ pub mod error;
 pub mod health;
 pub mod notifications;
 pub mod scheduler;
+pub mod sessions;
 pub mod state;
 pub mod tickets;
 pub mod write;

@@ -229,3 +229,28 @@ pub fn purge_idempotency_keys(conn: &mut DbConn, settings: &Settings) -> Result<
     let before = Utc::now().naive_utc() - settings.idempotency_ttl;
     Ok(idempotency::purge(conn, before)?)
 }
+
+/// The case of this number, if the actor may see it.
+pub fn find_by_number(
+    conn: &mut DbConn,
+    actor: &Actor,
+    number: &str,
+) -> Result<Option<Ticket>, AppError> {
+    Ok(repo::find_by_number(conn, number)?.filter(|t| visible(t, actor)))
+}
+
+/// The open cases by lead department: how many, how many overdue at `now`, how many supervised.
+pub fn department_counts(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+) -> Result<Vec<repo::DepartmentCounts>, AppError> {
+    Ok(repo::department_counts(conn, now)?)
+}
+
+/// The open cases past a deadline at `now`, by lead department and escalation level.
+pub fn overdue_levels(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+) -> Result<Vec<(Option<String>, i32, i64)>, AppError> {
+    Ok(repo::overdue_levels(conn, now)?)
+}

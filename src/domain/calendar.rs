@@ -183,6 +183,41 @@ impl Calendar {
         }
     }
 
+    /// The business minutes of one working day.
+    pub fn minutes_per_working_day(&self) -> i64 {
+        self.hours
+            .iter()
+            .map(|(a, b)| (*b - *a).num_minutes())
+            .sum()
+    }
+
+    /// The business minutes between `from` and `to` (UTC), on working days within business
+    /// hours: how much working time is left before a deadline, or has passed since.
+    pub fn working_minutes(&self, from: NaiveDateTime, to: NaiveDateTime) -> i64 {
+        if to <= from {
+            return 0;
+        }
+        let (start, end) = (self.local(from), self.local(to));
+        let mut total = 0;
+        let mut date = start.date();
+        for _ in 0..HORIZON_DAYS {
+            if date > end.date() {
+                break;
+            }
+            if self.is_working_day(date) {
+                for &(open, close) in &self.hours {
+                    let a = start.max(date.and_time(open));
+                    let b = end.min(date.and_time(close));
+                    if b > a {
+                        total += (b - a).num_minutes();
+                    }
+                }
+            }
+            date = date + Days::new(1);
+        }
+        total
+    }
+
     /// Working hours count inside business hours only, from the whole hour after `start`.
     fn add_working_minutes(&self, start: NaiveDateTime, minutes: i64) -> Due {
         // The hour a period starts in is not counted, even when it starts on the hour.

@@ -56,6 +56,7 @@ pub mod text;
 pub mod ticket;
 pub mod time;
 pub mod timer;
+pub mod words;
 
 pub use credit_code::CreditCode;
 pub use department::DepartmentCode;

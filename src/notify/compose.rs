@@ -2,9 +2,9 @@
 //! what a reader needs — deadlines in local time with their working-day wording, department
 //! names, what to do, a link.
 
-use crate::domain::duration::Duration;
 use crate::domain::sla::TimerKind;
-use chrono::{Datelike, NaiveDateTime};
+use crate::domain::words;
+use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -27,16 +27,7 @@ impl View {
 
     /// A moment as the district reads it: `2026年12月18日（周五）17:30`.
     pub fn local(&self, at: NaiveDateTime) -> String {
-        let t = at.and_utc().with_timezone(&self.timezone);
-        let weekday =
-            ["一", "二", "三", "四", "五", "六", "日"][t.weekday().num_days_from_monday() as usize];
-        format!(
-            "{}年{}月{}日（周{weekday}）{}",
-            t.year(),
-            t.month(),
-            t.day(),
-            t.format("%H:%M")
-        )
+        words::moment(at, self.timezone)
     }
 
     pub fn ticket_link(&self, ticket: &str) -> String {
@@ -44,35 +35,6 @@ impl View {
             "{}/api/v1/tickets/{ticket}",
             self.public_url.trim_end_matches('/')
         )
-    }
-}
-
-pub fn timer_label(kind: TimerKind) -> &'static str {
-    match kind {
-        TimerKind::Dispatch => "分办期限",
-        TimerKind::Sign => "签收期限",
-        TimerKind::InterimReply => "阶段性答复期限",
-        TimerKind::Handle => "办理期限",
-        TimerKind::Feedback => "回访期限",
-        TimerKind::Supervision => "督办期限",
-    }
-}
-
-/// A policy duration in words: `15个工作日`.
-pub fn wording(duration: Option<Duration>, extended_days: u32) -> String {
-    let base = match duration {
-        Some(Duration::WorkingDays(n)) => format!("{n}个工作日"),
-        Some(Duration::WorkingHours(n)) => format!("{n}个工作小时"),
-        Some(Duration::CalendarDays(n)) => format!("{n}个自然日"),
-        Some(Duration::Hours(n)) => format!("{n}小时"),
-        Some(Duration::Minutes(n)) => format!("{n}分钟"),
-        Some(Duration::Seconds(n)) => format!("{n}秒"),
-        None => "指定期限".to_string(),
-    };
-    if extended_days > 0 {
-        format!("{base}，含延期{extended_days}个工作日")
-    } else {
-        base
     }
 }
 
@@ -99,14 +61,6 @@ fn to_do(kind: Option<TimerKind>, level: i64) -> &'static str {
     }
 }
 
-fn level_label(level: i64) -> &'static str {
-    match level {
-        1 => "超期催办",
-        2 => "超期督办",
-        _ => "超期通报",
-    }
-}
-
 fn deadline(view: &View, d: &Value) -> Option<Value> {
     let kind: TimerKind = d.get("kind")?.as_str()?.parse().ok()?;
     let due: NaiveDateTime = serde_json::from_value(d.get("due_at")?.clone()).ok()?;
@@ -117,9 +71,9 @@ fn deadline(view: &View, d: &Value) -> Option<Value> {
     let extended = d.get("extended_days").and_then(Value::as_u64).unwrap_or(0);
     Some(json!({
         "kind": kind,
-        "label": timer_label(kind),
+        "label": words::timer_kind(kind),
         "at": view.local(due),
-        "wording": wording(duration, extended as u32),
+        "wording": words::duration(duration, extended as u32),
     }))
 }
 
@@ -174,9 +128,9 @@ pub fn ticket_context(view: &View, ticket_id: &str, data: &Value) -> Value {
         "payload": data.get("payload").cloned().unwrap_or(Value::Null),
         "deadlines": deadlines,
         "deadline": main,
-        "timer_label": timer.map(timer_label),
+        "timer_label": timer.map(words::timer_kind),
         "level": level,
-        "level_label": level_label(level),
+        "level_label": words::escalation_level(level as i32),
         "todo": to_do(timer, level),
         "link": view.ticket_link(ticket_id),
         "title": text("number"),
@@ -231,7 +185,7 @@ fn digest_line(view: &View, t: &Value, as_of: NaiveDateTime) -> Value {
         "subject": text("subject"),
         "enterprise": text("enterprise"),
         "escalated": if level > 0 { format!("，已升级至第 {level} 级") } else { String::new() },
-        "timer_label": kind.map(timer_label),
+        "timer_label": kind.map(words::timer_kind),
         "due": due.map(|d| view.local(d)),
         "overdue": due.map(|d| overdue_for(d, as_of)),
         "level": level,
@@ -242,6 +196,7 @@ fn digest_line(view: &View, t: &Value, as_of: NaiveDateTime) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::duration::Duration;
 
     fn view() -> View {
         View {
@@ -258,13 +213,19 @@ mod tests {
             .and_hms_opt(9, 30, 0)
             .unwrap();
         assert_eq!(view().local(at), "2026年12月18日（周五）17:30");
-        assert_eq!(wording(Some(Duration::WorkingDays(15)), 0), "15个工作日");
         assert_eq!(
-            wording(Some(Duration::WorkingDays(15)), 5),
+            words::duration(Some(Duration::WorkingDays(15)), 0),
+            "15个工作日"
+        );
+        assert_eq!(
+            words::duration(Some(Duration::WorkingDays(15)), 5),
             "15个工作日，含延期5个工作日"
         );
-        assert_eq!(wording(Some(Duration::WorkingHours(2)), 0), "2个工作小时");
-        assert_eq!(wording(None, 0), "指定期限");
+        assert_eq!(
+            words::duration(Some(Duration::WorkingHours(2)), 0),
+            "2个工作小时"
+        );
+        assert_eq!(words::duration(None, 0), "指定期限");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod leases;
 pub mod outbox;
 pub mod rows;
 pub mod schema;
+pub mod sessions;
 pub mod tickets;
 pub mod timers;
 pub mod users;

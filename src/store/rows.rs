@@ -3,7 +3,9 @@
 //! were checked when they were written, so codes and numbers are taken as stored.
 
 use super::error::StoreError;
-use super::schema::{departments, idempotency_keys, outbox, ticket_events, tickets, timers, users};
+use super::schema::{
+    departments, idempotency_keys, outbox, sessions, ticket_events, tickets, timers, users,
+};
 use crate::domain::lifecycle::Event;
 use crate::domain::notification::Notification;
 use crate::domain::ticket::{Actor, Contact, Enterprise, Role, Ticket, TicketId};
@@ -442,4 +444,17 @@ pub struct KeyRow {
     pub response_body: String,
     pub ticket_id: Option<String>,
     pub created_at: NaiveDateTime,
+}
+
+/// A console session: the SHA-256 of its cookie's secret, who signed in, and the form token.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub username: String,
+    pub role: String,
+    pub department_code: Option<String>,
+    pub csrf_token: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
 }

@@ -157,6 +157,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        username -> Text,
+        role -> Text,
+        department_code -> Nullable<Text>,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(timers -> tickets (ticket_id));
 diesel::joinable!(ticket_departments -> tickets (ticket_id));
@@ -174,4 +186,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     timers,
     outbox,
     leases,
+    sessions,
 );

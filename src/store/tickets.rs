@@ -200,6 +200,16 @@ pub struct Filter {
     pub overdue: Option<(bool, NaiveDateTime)>,
     /// Tickets whose nearest deadline is before this moment.
     pub due_before: Option<NaiveDateTime>,
+    /// Any of these states (besides `state`).
+    pub states: Vec<State>,
+    /// Led by this department (not merely co-handled).
+    pub lead: Option<DepartmentCode>,
+    /// Co-handled by this department.
+    pub co_handler: Option<DepartmentCode>,
+    /// Returned by a department at least once (`true`), or never (`false`).
+    pub returned: Option<bool>,
+    /// With a pending extension request (`true`), or without.
+    pub pending_extension: Option<bool>,
     /// Keyset cursor: only tickets with an id below this one (ids are time-ordered UUIDv7).
     pub before: Option<TicketId>,
     pub limit: i64,
@@ -215,6 +225,37 @@ pub fn list(conn: &mut DbConn, filter: &Filter) -> Result<Vec<Ticket>, StoreErro
     }
     if let Some(category) = filter.category {
         query = query.filter(tickets::category.eq(category.to_string()));
+    }
+    if !filter.states.is_empty() {
+        let states: Vec<&str> = filter.states.iter().map(|s| s.as_str()).collect();
+        query = query.filter(tickets::state.eq_any(states));
+    }
+    if let Some(lead) = &filter.lead {
+        query = query.filter(tickets::lead_department.eq(lead.to_string()));
+    }
+    if let Some(co) = &filter.co_handler {
+        let co_handled = ticket_departments::table
+            .filter(ticket_departments::department_code.eq(co.to_string()))
+            .select(ticket_departments::ticket_id);
+        query = query.filter(tickets::id.eq_any(co_handled));
+    }
+    if let Some(returned) = filter.returned {
+        // Looked up per ticket through the timeline's (ticket_id, seq) index.
+        let a_return = diesel::dsl::exists(
+            ticket_events::table
+                .filter(ticket_events::ticket_id.eq(tickets::id))
+                .filter(ticket_events::action.eq("return")),
+        );
+        query = if returned {
+            query.filter(a_return)
+        } else {
+            query.filter(diesel::dsl::not(a_return))
+        };
+    }
+    match filter.pending_extension {
+        Some(true) => query = query.filter(tickets::pending_extension.is_not_null()),
+        Some(false) => query = query.filter(tickets::pending_extension.is_null()),
+        None => {}
     }
     for department in [&filter.department, &filter.visible_to]
         .into_iter()
@@ -331,4 +372,77 @@ pub fn count_by_state(
         .select((tickets::state, diesel::dsl::count_star()))
         .load(conn)?;
     Ok(rows.into_iter().collect())
+}
+
+/// The ticket of this number, if there is one.
+pub fn find_by_number(conn: &mut DbConn, number: &str) -> Result<Option<Ticket>, StoreError> {
+    let row = tickets::table
+        .filter(tickets::number.eq(number))
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()?;
+    with_departments(conn, row.into_iter().collect()).map(|mut v| v.pop())
+}
+
+/// The open cases (not archived) of one lead department (`None`: not dispatched yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepartmentCounts {
+    pub department: Option<String>,
+    pub open: i64,
+    /// With a deadline past.
+    pub overdue: i64,
+    pub supervised: i64,
+}
+
+/// The open cases by lead department at `now`: three grouped counts.
+pub fn department_counts(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+) -> Result<Vec<DepartmentCounts>, StoreError> {
+    use diesel::dsl::count_star;
+    let open = || tickets::table.filter(tickets::state.ne(State::Archived.as_str()));
+    let all: Vec<(Option<String>, i64)> = open()
+        .group_by(tickets::lead_department)
+        .select((tickets::lead_department, count_star()))
+        .load(conn)?;
+    let overdue: BTreeMap<Option<String>, i64> = open()
+        .filter(tickets::due_at.lt(now))
+        .group_by(tickets::lead_department)
+        .select((tickets::lead_department, count_star()))
+        .load::<(Option<String>, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let supervised: BTreeMap<Option<String>, i64> = tickets::table
+        .filter(tickets::state.eq(State::Supervised.as_str()))
+        .group_by(tickets::lead_department)
+        .select((tickets::lead_department, count_star()))
+        .load::<(Option<String>, i64)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(all
+        .into_iter()
+        .map(|(department, open)| DepartmentCounts {
+            overdue: overdue.get(&department).copied().unwrap_or(0),
+            supervised: supervised.get(&department).copied().unwrap_or(0),
+            department,
+            open,
+        })
+        .collect())
+}
+
+/// The open cases past a deadline at `now`, by lead department and escalation level.
+pub fn overdue_levels(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+) -> Result<Vec<(Option<String>, i32, i64)>, StoreError> {
+    Ok(tickets::table
+        .filter(tickets::state.ne(State::Archived.as_str()))
+        .filter(tickets::due_at.lt(now))
+        .group_by((tickets::lead_department, tickets::escalation_level))
+        .select((
+            tickets::lead_department,
+            tickets::escalation_level,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)?)
 }

@@ -7,6 +7,7 @@ mod common;
 
 mod cli;
 mod concurrency;
+mod console;
 mod contract;
 mod deadlines;
 mod lifecycle;

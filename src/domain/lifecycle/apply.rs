@@ -210,6 +210,16 @@ fn check_extension_lead(ticket: &Ticket, ctx: &Context) -> Result<(), DomainErro
     Ok(())
 }
 
+/// The actions `actor` may take on `ticket` now, as `authorize` judges them: what the console
+/// offers is exactly what the API would accept, payload aside.
+pub fn available(ticket: &Ticket, actor: &Actor) -> Vec<ActionKind> {
+    ActionKind::ALL
+        .iter()
+        .copied()
+        .filter(|a| authorize(ticket, *a, actor, None).is_ok())
+        .collect()
+}
+
 /// Whether `actor` may do `action` on `ticket` now, whatever the payload: who may (403), the
 /// version the caller saw (412), the state (409).
 pub fn authorize(

@@ -13,7 +13,7 @@ pub mod error;
 pub mod payload;
 
 pub use action::{ActionKind, Lookups, Party};
-pub use apply::{apply, authorize};
+pub use apply::{apply, authorize, available};
 pub use clocks::{TimerChanges, running_after, summary};
 pub use context::{Context, Known, Request};
 pub use create::{NewTicket, NewTicketInput, create, may_create, validate_new};

@@ -1,6 +1,7 @@
 //! The test harness: the real app on a loopback port over a fresh database — a SQLite file or a
 //! PostgreSQL database made for the test and dropped after it.
 
+pub mod browser;
 pub mod smtp;
 
 use actix_web::dev::ServerHandle;
