@@ -27,6 +27,7 @@ pub fn settings(config: &Config) -> anyhow::Result<Settings> {
             supervisors: addresses(&config.mail.supervisors),
             leadership: addresses(&config.mail.leadership),
         },
+        department_names: Default::default(),
         calendars: Calendars::new(
             timezone,
             config.business_hours(),

@@ -6,6 +6,7 @@ use crate::domain::sla::Policy;
 use crate::notify::recipients::MailRoles;
 use crate::store::{self, DbConn, StoreError};
 use chrono::{NaiveDateTime, NaiveTime};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 /// How stale this process's copy of the calendar may get before a write looks again.
@@ -21,6 +22,32 @@ pub struct Settings {
     pub calendars: Calendars,
     /// Addresses of the desk, supervisors and leadership from config.
     pub mail: MailRoles,
+    /// Departments' names by code, for pages.
+    pub department_names: DepartmentNames,
+}
+
+/// Departments' names by code, held in memory and read again at most every `CALENDAR_CHECK`:
+/// every page names departments, and they change seldom (a new one shows within seconds).
+#[derive(Debug, Clone, Default)]
+pub struct DepartmentNames {
+    held: Arc<Mutex<Option<HeldNames>>>,
+}
+
+/// The names as last read, and when.
+type HeldNames = (Arc<BTreeMap<String, String>>, std::time::Instant);
+
+impl DepartmentNames {
+    pub fn get(&self, conn: &mut DbConn) -> Result<Arc<BTreeMap<String, String>>, StoreError> {
+        let mut held = self.held.lock().expect("names lock");
+        if let Some((names, at)) = held.as_ref()
+            && at.elapsed() < CALENDAR_CHECK
+        {
+            return Ok(names.clone());
+        }
+        let names = Arc::new(store::departments::names(conn)?);
+        *held = Some((names.clone(), std::time::Instant::now()));
+        Ok(names)
+    }
 }
 
 type CalendarMark = (Option<NaiveDateTime>, i64);

@@ -204,6 +204,20 @@ pub fn timers(conn: &mut DbConn, actor: &Actor, id: TicketId) -> Result<Vec<Time
     Ok(store::timers::all(conn, id)?)
 }
 
+/// A case with every timer and the first `limit` events of its timeline, for one visitor: the
+/// case page's reads, the visibility checked once.
+pub fn case(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: TicketId,
+    limit: i64,
+) -> Result<(Ticket, Vec<Timer>, Vec<EventRow>), AppError> {
+    let ticket = get(conn, actor, id)?;
+    let timers = store::timers::all(conn, id)?;
+    let events = repo::events(conn, id, 0, limit)?;
+    Ok((ticket, timers, events))
+}
+
 pub fn events(
     conn: &mut DbConn,
     actor: &Actor,

@@ -113,7 +113,8 @@ pub async fn show(
         .year
         .filter(|y| time::YEARS.contains(y))
         .unwrap_or(this_year);
-    let names = db(&state, departments::names).await?;
+    let st = state.clone();
+    let names = db(&state, move |conn| departments::names(conn, &st.settings)).await?;
     let notice = query
         .done
         .as_ref()
@@ -185,7 +186,8 @@ pub async fn load(
         ));
     }
     if !errors.is_empty() {
-        let names = db(&state, departments::names).await?;
+        let st = state.clone();
+        let names = db(&state, move |conn| departments::names(conn, &st.settings)).await?;
         let mut by_field = BTreeMap::new();
         for e in &errors {
             by_field

@@ -177,7 +177,8 @@ fn operator_only(who: &Signed) -> Result<(), Refusal> {
 /// sent again makes one case.
 pub async fn new(who: Signed, state: web::Data<AppState>) -> Result<HttpResponse, Refusal> {
     operator_only(&who)?;
-    let names = db(&state, departments::names).await?;
+    let st = state.clone();
+    let names = db(&state, move |conn| departments::names(conn, &st.settings)).await?;
     let key = uuid::Uuid::now_v7().to_string();
     let values = serde_json::json!({"channel": "hotline", "urgency": "normal"});
     Ok(page(
@@ -216,7 +217,7 @@ pub async fn create(
             crate::store::now(),
             &render,
         );
-        Ok((created, departments::names(conn)?))
+        Ok((created, departments::names(conn, &st.settings)?))
     })
     .await?;
     let (created, names) = created;
@@ -406,9 +407,8 @@ fn load(
     actor: &crate::domain::ticket::Actor,
     id: TicketId,
 ) -> Result<Loaded, AppError> {
-    let ticket = cases::get(conn, actor, id)?;
-    let timers = cases::timers(conn, actor, id)?;
-    let events = cases::events(conn, actor, id, 0, 1000)?
+    let (ticket, timers, events) = cases::case(conn, actor, id, 1000)?;
+    let events = events
         .into_iter()
         .map(|row| row.into_event())
         .collect::<Result<Vec<_>, _>>()?;

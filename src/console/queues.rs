@@ -160,6 +160,7 @@ pub async fn desk(
     let actor = who.session().actor.clone();
     let now = crate::store::now();
     let asked = done.queue.clone();
+    let st = state.clone();
     let loaded = db(&state, move |conn| {
         let queues = vec![
             spec(
@@ -202,7 +203,11 @@ pub async fn desk(
             ),
         ];
         let (tabs, one) = pick(queues, asked.as_deref());
-        Ok((tabs, load(conn, &actor, one)?, departments::names(conn)?))
+        Ok((
+            tabs,
+            load(conn, &actor, one)?,
+            departments::names(conn, &st.settings)?,
+        ))
     })
     .await?;
     let (tabs, loaded, names) = loaded;
@@ -237,6 +242,7 @@ pub async fn workbench(
         .due(now, Duration::WorkingDays(2))
         .at;
     let asked = done.queue.clone();
+    let st = state.clone();
     let loaded = db(&state, move |conn| {
         let lead = Some(mine.clone());
         let queues = vec![
@@ -292,7 +298,11 @@ pub async fn workbench(
             ),
         ];
         let (tabs, one) = pick(queues, asked.as_deref());
-        Ok((tabs, load(conn, &actor, one)?, departments::names(conn)?))
+        Ok((
+            tabs,
+            load(conn, &actor, one)?,
+            departments::names(conn, &st.settings)?,
+        ))
     })
     .await?;
     let (tabs, loaded, names) = loaded;
@@ -341,6 +351,7 @@ pub async fn board(who: Signed, state: web::Data<AppState>) -> Result<HttpRespon
     require(&who, Role::Supervisor).or_else(|_| require(&who, Role::Admin))?;
     let actor = who.session().actor.clone();
     let now = crate::store::now();
+    let st = state.clone();
     let (loaded, names, counts, levels, failed) = db(&state, move |conn| {
         let queues = vec![
             spec(
@@ -381,7 +392,7 @@ pub async fn board(who: Signed, state: web::Data<AppState>) -> Result<HttpRespon
         )?;
         Ok((
             load(conn, &actor, queues)?,
-            departments::names(conn)?,
+            departments::names(conn, &st.settings)?,
             app::tickets::department_counts(conn, now)?,
             app::tickets::overdue_levels(conn, now)?,
             failed,
