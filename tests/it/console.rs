@@ -21,6 +21,8 @@ on_both_backends!(
     a_double_submitted_create_makes_one_case,
     bad_input_is_shown_in_chinese_beside_the_field,
     pages_are_html_under_a_strict_policy,
+    a_database_away_is_the_503_page,
+    every_form_needs_its_token,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -733,4 +735,80 @@ async fn a_page_behind_only_the_clocks_still_acts(backend: Backend) {
         "{actions:?}"
     );
     assert!(actions.contains(&"warn".to_string()));
+}
+
+/// With every connection taken, a page is the 503 page in Chinese, quickly, with `Retry-After`.
+async fn a_database_away_is_the_503_page(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("CLOSEDLOOP__DATABASE__POOL_SIZE", "2"),
+            ("CLOSEDLOOP__DATABASE__POOL_TIMEOUT", "1s"),
+        ],
+    )
+    .await;
+    people(&app);
+    let mut b = Browser::new(&app);
+    b.sign_in("op", PASSWORD).await;
+    let held: Vec<_> = (0..2).map(|_| app.conn()).collect();
+    let page = b.get("/desk").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.html.contains("系统繁忙"), "{}", page.html);
+    assert!(page.header("retry-after").is_some());
+    drop(held);
+    assert_eq!(b.get("/desk").await.status, StatusCode::OK);
+}
+
+/// The admin's calendar and the board's retry refuse a form without its token too, and write
+/// nothing.
+async fn every_form_needs_its_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    people(&app);
+    let mut admin = Browser::new(&app);
+    admin.sign_in("adm", PASSWORD).await;
+    let r = admin
+        .post(
+            "/admin/calendar/2031",
+            &[("off", "2031-01-01"), ("work", ""), ("csrf_token", "nope")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let year = app.get("/api/v1/calendar/2031", &app.admin()).await;
+    assert_eq!(year.ok()["known"], false);
+    // With it, the year is loaded, as PUT /api/v1/calendar/2031 would.
+    let page = admin.get("/admin/calendar?year=2031").await;
+    let r = admin
+        .post(
+            "/admin/calendar/2031",
+            &[
+                ("off", "2031-01-01\n2031-10-01"),
+                ("work", "2031-10-11"),
+                ("csrf_token", &page.csrf()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+    let year = app.get("/api/v1/calendar/2031", &app.admin()).await;
+    assert_eq!(year.ok()["off"], json!(["2031-01-01", "2031-10-01"]));
+    assert_eq!(year.body["work"], json!(["2031-10-11"]));
+    // A failed notification is retried only with the token.
+    let t = app.dispatched("shijian", &[], false).await;
+    let row = closedloop::store::outbox::for_ticket(&mut app.conn(), id(&t).parse().unwrap())
+        .unwrap()
+        .remove(0);
+    let mut sup = Browser::new(&app);
+    sup.sign_in("sup", PASSWORD).await;
+    let path = format!("/board/notifications/{}/retry", row.id);
+    let r = sup.post(&path, &[("csrf_token", "nope")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let board = sup.get("/board").await;
+    let r = sup.post(&path, &[("csrf_token", &board.csrf())]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+    // An operator may not use the board's forms at all.
+    let mut op = Browser::new(&app);
+    let desk = op.sign_in("op", PASSWORD).await;
+    let _ = desk;
+    let page = op.get("/desk").await;
+    let r = op.post(&path, &[("csrf_token", &page.csrf())]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
