@@ -656,6 +656,10 @@ fn prepare(pool: &Pool, settings: &Settings, n: usize, department: &str, writers
             });
         }
     });
+    // After a bulk load, as after any import: the planner's statistics of the tables as they now
+    // are (autovacuum would get there, in its own time).
+    let mut conn = pool.get().expect("a connection");
+    diesel::RunQueryDsl::execute(diesel::sql_query("ANALYZE"), &mut *conn).expect("analyze");
     println!(
         "prepared {n} tickets in {:.1} s",
         started.elapsed().as_secs_f64()
