@@ -4,6 +4,7 @@ use anyhow::{Context, bail};
 use chrono::Datelike;
 use clap::{Parser, Subcommand};
 use closedloop::app::accounts;
+use closedloop::app::reports::rollup;
 use closedloop::config::Config;
 use closedloop::domain::duration::Duration;
 use closedloop::domain::ticket::Role;
@@ -68,6 +69,11 @@ enum Command {
         #[arg(long)]
         ttl: Option<Duration>,
     },
+    /// The KPI counts: count them again from the timeline, or compare them with it.
+    Kpi {
+        #[command(subcommand)]
+        command: KpiCommand,
+    },
     /// Check the configuration (exits non-zero naming the bad key), then the database: reachable,
     /// migrated, and a working-day calendar that covers the next 60 days.
     Check {
@@ -75,6 +81,14 @@ enum Command {
         #[arg(long)]
         strict: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum KpiCommand {
+    /// Replace the counts with what every ticket's timeline says (other writers wait meanwhile).
+    Rebuild,
+    /// Compare the counts with what every ticket's timeline says; exits non-zero if they differ.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -192,6 +206,39 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Check { strict } => check(&config, strict),
+        Command::Kpi { command } => {
+            let mut db = server::connect(&config, true)?;
+            let settings = server::load_settings(&config, &mut db)?;
+            match command {
+                KpiCommand::Rebuild => {
+                    let done = rollup::rebuild(&mut db, &settings, closedloop::store::now())?;
+                    println!(
+                        "counted {} ticket(s) from their timelines: {} count row(s); history set again on {} ticket(s) and {} timer(s)",
+                        done.tickets, done.keys, done.tickets_fixed, done.timers_fixed
+                    );
+                    Ok(())
+                }
+                KpiCommand::Check => {
+                    let (differences, found) = rollup::check(&mut db, &settings)?;
+                    for (key, kept, timeline) in differences.iter().take(20) {
+                        println!("{key:?}: kept {:?}, timeline {:?}", kept.0, timeline.0);
+                    }
+                    let stale = found.tickets_differing.len() + found.timers_differing.len();
+                    if differences.is_empty() && stale == 0 {
+                        println!(
+                            "the KPI counts agree with {} ticket(s)' timelines",
+                            found.tickets
+                        );
+                        Ok(())
+                    } else {
+                        bail!(
+                            "{} count row(s) and {stale} ticket or timer record(s) differ from the timeline; `closedloop kpi rebuild` sets them again",
+                            differences.len()
+                        )
+                    }
+                }
+            }
+        }
     }
 }
 

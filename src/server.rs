@@ -28,6 +28,11 @@ pub fn settings(config: &Config) -> anyhow::Result<Settings> {
             leadership: addresses(&config.mail.leadership),
         },
         department_names: Default::default(),
+        kpi: crate::app::state::KpiSettings {
+            weights: config.kpi.weights.clone(),
+            board_size: config.kpi.board_size,
+            monthly_report: config.kpi.monthly_report,
+        },
         calendars: Calendars::new(
             timezone,
             config.business_hours(),
@@ -79,12 +84,23 @@ pub fn connect(config: &Config, migrate: bool) -> anyhow::Result<store::DbConn> 
 }
 
 pub fn state(config: &Config, pool: store::Pool) -> anyhow::Result<AppState> {
+    let settings = load_settings(config, &mut *pool.get()?)?;
+    // Tickets from before the KPI counts existed are counted from their timelines, once.
+    if let Some(done) =
+        crate::app::reports::rollup::rebuild_if_never(&mut *pool.get()?, &settings, store::now())?
+    {
+        tracing::info!(
+            tickets = done.tickets,
+            keys = done.keys,
+            "KPI counts made from the timeline"
+        );
+    }
     Ok(AppState {
         tokens: Tokens::new(
             config.auth.jwt_secret.expose(),
             config.auth.token_ttl.chrono(),
         ),
-        settings: load_settings(config, &mut *pool.get()?)?,
+        settings,
         pool,
         body_limit: config.http.body_limit,
         body_timeout: config.http.request_timeout.std(),

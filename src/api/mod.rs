@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod problem;
+pub mod reports;
 pub mod routes;
 pub mod state;
 pub mod tickets;

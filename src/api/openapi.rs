@@ -3,7 +3,7 @@
 //! and write, the operations from the handlers' own `#[utoipa::path]`; this file only gathers
 //! them. `tests/it/openapi.rs` holds the document to what the service really answers.
 
-use super::{auth, calendar, departments, notifications, ops, tickets};
+use super::{auth, calendar, departments, notifications, ops, reports, tickets};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -48,6 +48,9 @@ impl Modify for Security {
         departments::list,
         notifications::list,
         notifications::retry,
+        reports::kpis,
+        reports::ranking,
+        reports::overdue,
         ops::healthz,
         ops::readyz,
         ops::metrics,
@@ -62,6 +65,7 @@ impl Modify for Security {
         (name = "calendar", description = "工作日历与期限"),
         (name = "departments", description = "承办单位"),
         (name = "notifications", description = "邮件通知（发件箱）"),
+        (name = "reports", description = "考核指标、排名与超期统计"),
         (name = "operations", description = "health and metrics"),
     )
 )]

@@ -2,7 +2,7 @@
 //! the operational endpoints, and the answers for what matches nothing.
 
 use super::problem::Problem;
-use super::{auth, calendar, departments, notifications, openapi, ops, tickets};
+use super::{auth, calendar, departments, notifications, openapi, ops, reports, tickets};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
@@ -39,7 +39,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 resource("/notifications/{id}/retry", "POST")
                     .route(web::post().to(notifications::retry)),
-            ),
+            )
+            .service(resource("/reports/kpis", "GET").route(web::get().to(reports::kpis)))
+            .service(resource("/reports/ranking", "GET").route(web::get().to(reports::ranking)))
+            .service(resource("/reports/overdue", "GET").route(web::get().to(reports::overdue))),
     )
     .service(resource("/docs", "GET").route(web::get().to(|| async {
         HttpResponse::Found()

@@ -5,6 +5,7 @@ use super::error::AppError;
 use super::state::Settings;
 use crate::domain::calendar::{Due, Year};
 use crate::domain::duration::Duration;
+use crate::domain::kpi;
 use crate::domain::lifecycle::summary;
 use crate::domain::timer::Plan;
 use crate::store::{self, DbConn, conn};
@@ -55,6 +56,7 @@ pub fn put_year(
             };
             let mut running = store::timers::running(c, id)?;
             let mut changed = false;
+            let mut counts = kpi::Deltas::new();
             for timer in running
                 .iter_mut()
                 .filter(|t| t.due_at >= from || t.next_fire_at.is_some_and(|n| n >= from))
@@ -63,6 +65,7 @@ pub fn put_year(
                 timer.recount(&plan);
                 if *timer != before {
                     store::timers::update(c, id, timer)?;
+                    kpi::merge(&mut counts, &kpi::moved(&ticket, &before, timer, tz));
                     changed = true;
                     moved += 1;
                 }
@@ -71,6 +74,7 @@ pub fn put_year(
             if changed {
                 let (due_at, level) = summary(&running);
                 store::tickets::set_summary(c, id, due_at, level)?;
+                store::kpi::append(c, &counts)?;
             }
         }
         Ok(moved)

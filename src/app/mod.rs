@@ -9,6 +9,7 @@ pub mod departments;
 pub mod error;
 pub mod health;
 pub mod notifications;
+pub mod reports;
 pub mod scheduler;
 pub mod sessions;
 pub mod state;

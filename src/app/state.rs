@@ -24,6 +24,16 @@ pub struct Settings {
     pub mail: MailRoles,
     /// Departments' names by code, for pages.
     pub department_names: DepartmentNames,
+    /// How departments are scored and ranked, and whether the monthly report goes out.
+    pub kpi: KpiSettings,
+}
+
+/// `[kpi]`: the weights of the score, the size of the 红黑榜, the monthly report.
+#[derive(Debug, Clone, Default)]
+pub struct KpiSettings {
+    pub weights: BTreeMap<crate::domain::figures::Figure, crate::domain::figures::Weight>,
+    pub board_size: usize,
+    pub monthly_report: bool,
 }
 
 /// Departments' names by code, held in memory and read again at most every `CALENDAR_CHECK`:

@@ -1,13 +1,14 @@
-//! The one writer of decided changes: the ticket, its event and timers (`store::tickets`) and its
-//! notifications (`notify::outbox`), in the caller's transaction. Creates, actions and the
-//! scheduler all write through here, so a change never lands without its
-//! notifications or they without it.
+//! The one writer of decided changes: the ticket, its event and timers (`store::tickets`), its
+//! notifications (`notify::outbox`) and what it counts for in the KPIs (`store::kpi`), in the
+//! caller's transaction. Creates, actions and the scheduler all write through here, so a change
+//! never lands without its notifications and counts, or they without it.
 
 use super::state::Settings;
+use crate::domain::kpi;
 use crate::domain::lifecycle::Effects;
 use crate::domain::ticket::Ticket;
 use crate::notify;
-use crate::store::{DbConn, StoreError, tickets};
+use crate::store::{self, DbConn, StoreError, tickets};
 
 /// A new ticket and its first event.
 pub fn created(
@@ -16,6 +17,7 @@ pub fn created(
     settings: &Settings,
 ) -> Result<(), StoreError> {
     let event = tickets::insert(conn, effects)?;
+    store::kpi::append(conn, &effects.kpi)?;
     notify::outbox::queue(conn, &[(effects, &event)], &settings.mail)
 }
 
@@ -31,5 +33,10 @@ pub fn changed(
         .flat_map(|(_, effects)| effects.iter())
         .zip(events.iter().map(String::as_str))
         .collect();
+    let mut counts = kpi::Deltas::new();
+    for (effects, _) in &changes {
+        kpi::merge(&mut counts, &effects.kpi);
+    }
+    store::kpi::append(conn, &counts)?;
     notify::outbox::queue(conn, &changes, &settings.mail)
 }

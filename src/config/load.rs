@@ -125,6 +125,22 @@ impl Config {
             ));
         }
         self.policy()?;
+        for (figure, w) in &self.kpi.weights {
+            let key = format!("kpi.weights.{figure}");
+            if figure.kind() != crate::domain::figures::Kind::Rate {
+                return Err(ConfigError::new(key, "only rates earn points in the score"));
+            }
+            let share = |x: f64| (0.0..=1.0).contains(&x);
+            if !(w.weight >= 0.0 && w.weight.is_finite() && share(w.floor) && share(w.target)) {
+                return Err(ConfigError::new(
+                    key,
+                    "weight must be 0 or more, floor and target shares from 0 to 1",
+                ));
+            }
+            if w.floor == w.target {
+                return Err(ConfigError::new(key, "floor and target must differ"));
+            }
+        }
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use super::types::{
 };
 use crate::domain::calendar::DayOffRoll;
 use crate::domain::duration::Duration;
+use crate::domain::figures::{Figure, Weight};
 use crate::domain::sla::SlaTable;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ pub struct Config {
     /// `default`, one table per category, and `urgent`.
     pub sla: BTreeMap<String, SlaTable>,
     pub escalation: Escalation,
+    pub kpi: Kpi,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -133,4 +135,15 @@ pub struct Calendar {
 #[serde(deny_unknown_fields)]
 pub struct Escalation {
     pub steps: Vec<Duration>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kpi {
+    /// How many departments head and close the ranking (红榜, 黑榜).
+    pub board_size: usize,
+    /// Whether the monthly report goes by mail on the first working day of a month.
+    pub monthly_report: bool,
+    /// The rates that make up a department's score, each with its weight and its line.
+    pub weights: BTreeMap<Figure, Weight>,
 }

@@ -11,6 +11,7 @@ pub mod frame;
 pub mod messages;
 pub mod queues;
 pub mod render;
+pub mod reports;
 pub mod routes;
 pub mod sign_in;
 pub mod visitor;

@@ -31,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     template!("new.html"),
     template!("ticket.html"),
     template!("calendar.html"),
+    template!("reports.html"),
     template!("error.html"),
 ];
 

@@ -1,7 +1,7 @@
 //! The console's routes (DESIGN.md, "Wave 2 contract"): every page answers GET (and HEAD), every
 //! form POSTs with its `csrf_token`; any other method is a 405.
 
-use super::{calendar, cases, queues, render, sign_in};
+use super::{calendar, cases, queues, render, reports, sign_in};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, HeaderValue};
 use actix_web::web;
@@ -48,6 +48,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/tickets/{id}/actions/{action}", "POST").route(web::post().to(cases::act)),
         )
+        .service(resource("/reports", "GET").route(web::get().to(reports::show)))
+        .service(resource("/reports/export", "GET").route(web::get().to(reports::export)))
         .service(resource("/admin", "GET").route(web::get().to(cases::admin)))
         .service(resource("/admin/calendar", "GET").route(web::get().to(calendar::show)))
         .service(resource("/admin/calendar/{year}", "POST").route(web::post().to(calendar::load)))

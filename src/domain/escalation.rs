@@ -68,7 +68,15 @@ pub fn fire(ticket: &Ticket, ctx: &Context) -> (Vec<Effects>, Vec<Fired>) {
             started: vec![],
             changed: vec![timer.clone()],
         };
-        let change = Effects::new(next, event, changes, vec![notification], &running);
+        let change = Effects::new(
+            Some(&ticket),
+            next,
+            event,
+            changes,
+            vec![notification],
+            &running,
+            ctx.calendar,
+        );
         running[i] = timer;
         ticket = change.ticket.clone();
         effects.push(change);

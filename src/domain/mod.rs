@@ -4,11 +4,10 @@
 
 /// A closed set of lower-case names, parsed from and written to the API and the database.
 macro_rules! name_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vmeta])* #[serde(rename = $text)] $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -48,6 +47,8 @@ pub mod department;
 pub mod duration;
 pub mod escalation;
 pub mod field;
+pub mod figures;
+pub mod kpi;
 pub mod lifecycle;
 pub mod notification;
 pub mod phone;

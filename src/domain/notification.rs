@@ -97,13 +97,8 @@ pub fn for_action(action: ActionKind, after: &Ticket) -> Vec<Notification> {
 /// Who answers for a timer: the desk for dispatch and callback, the lead department otherwise
 /// (for the interim reply only once there is one).
 pub fn owner(kind: TimerKind, ticket: &Ticket) -> Recipient {
-    match (kind, lead(ticket)) {
-        (TimerKind::Dispatch | TimerKind::Feedback, _) | (TimerKind::InterimReply, None) => {
-            Recipient::Desk
-        }
-        (_, Some(lead)) => lead,
-        (_, None) => Recipient::Desk,
-    }
+    kind.owner(ticket.lead_department.as_ref())
+        .map_or(Recipient::Desk, Recipient::Department)
 }
 
 /// The warning ahead of a deadline, to the timer's owner.

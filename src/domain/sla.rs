@@ -1,6 +1,7 @@
 //! The service-level policy: how long each stage may take, per category and urgency, when to warn,
 //! and the escalation ladder after a deadline. Read from `[sla.*]` and `[escalation]` in config.
 
+use super::department::DepartmentCode;
 use super::duration::Duration;
 use super::ticket::{Category, Urgency};
 use serde::Deserialize;
@@ -17,6 +18,18 @@ name_enum!(
         Supervision = "supervision",
     }
 );
+
+impl TimerKind {
+    /// Who answers for a stage while its timer runs, given the case's lead department: the
+    /// hotline (`None`) for dispatch and callback, the lead department otherwise — for the
+    /// interim reply only once there is one.
+    pub fn owner(self, lead: Option<&DepartmentCode>) -> Option<DepartmentCode> {
+        match self {
+            TimerKind::Dispatch | TimerKind::Feedback => None,
+            _ => lead.cloned(),
+        }
+    }
+}
 
 /// One `[sla.*]` table; a key left out falls back to the table below it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

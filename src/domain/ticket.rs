@@ -187,6 +187,11 @@ pub struct Ticket {
     pub description: String,
     pub lead_department: Option<DepartmentCode>,
     pub co_departments: Vec<DepartmentCode>,
+    /// The first department the case was dispatched to: whose `received` it counts in.
+    pub first_department: Option<DepartmentCode>,
+    /// The first substantive reply (答复): when, and by which department.
+    pub replied_at: Option<NaiveDateTime>,
+    pub replied_by: Option<DepartmentCode>,
     pub pending_extension: Option<ExtensionRequest>,
     pub merged_into: Option<TicketId>,
     pub reopen_count: i32,

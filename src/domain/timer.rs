@@ -2,6 +2,7 @@
 //! it has reached and, once ended, how it ended. They live in the database; this is their logic.
 
 use super::calendar::Calendar;
+use super::department::DepartmentCode;
 use super::duration::Duration;
 use super::sla::TimerKind;
 use chrono::NaiveDateTime;
@@ -38,6 +39,8 @@ pub struct Timer {
     pub extended_days: u32,
     /// The deadline was counted past the last year the calendar knows.
     pub beyond_calendar: bool,
+    /// Who answers for the stage (`TimerKind::owner`): a department, or the hotline (`None`).
+    pub department: Option<DepartmentCode>,
 }
 
 /// What a timer needs to know of the policy and calendar to plan its warning and ladder.
@@ -71,6 +74,7 @@ impl Timer {
             duration: fixed_due.is_none().then_some(duration),
             extended_days: 0,
             beyond_calendar: false,
+            department: None,
         };
         match fixed_due {
             Some(due) => timer.due_at = due,

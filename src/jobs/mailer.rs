@@ -3,7 +3,7 @@
 //! by side (leases skip each other's rows); on SQLite one instance holds the `mailer` lease.
 
 use crate::app::{CALENDAR_CHECK, Settings};
-use crate::notify::{Postman, digest};
+use crate::notify::{Postman, digest, monthly};
 use crate::store::{self, Pool, StoreError, leases};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -138,18 +138,20 @@ async fn run(
     }
 }
 
-/// The calendar for the digest's working days, and the digest.
-fn chores(pool: &Pool, settings: &Settings, postman: &Postman) -> Result<(), StoreError> {
+/// The calendar for the digest's working days, the digest, and the monthly report.
+fn chores(pool: &Pool, settings: &Settings, postman: &Postman) -> Result<(), crate::app::AppError> {
     let Some(at) = postman.mailing.digest_at else {
         return Ok(());
     };
-    let mut conn = pool.get()?;
+    let mut conn = pool.get().map_err(StoreError::from)?;
     settings
         .calendars
         .refresh_every(&mut conn, CALENDAR_CHECK)?;
-    let calendar = settings.calendars.current();
-    if digest::queue(&mut conn, at, &calendar, &settings.mail, store::now())? {
+    if digest::queue(&mut conn, at, settings, store::now())? {
         tracing::info!("daily digest of overdue cases queued");
+    }
+    if monthly::queue(&mut conn, at, settings, store::now())? {
+        tracing::info!("monthly report queued");
     }
     Ok(())
 }

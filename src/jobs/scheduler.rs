@@ -1,4 +1,5 @@
-//! The scheduler loop: every tick it fires the whole backlog of due timers. On PostgreSQL any
+//! The scheduler loop: every tick it fires the whole backlog of due timers, then folds the KPI
+//! counts changes appended since into their sums. On PostgreSQL any
 //! number of instances run it side by side (claims skip each other's tickets); on SQLite one
 //! instance holds the `scheduler` lease and the others stay idle, saying so.
 
@@ -77,6 +78,8 @@ fn run(pool: Pool, settings: Settings, tick: Duration, sqlite: bool, stopped: mp
             if round.steps > 0 {
                 tracing::info!(tickets = round.tickets, steps = round.steps, "timers fired");
             }
+            // What changes appended to the KPI counts since the last round, into their sums.
+            crate::app::reports::rollup::fold(&mut conn)?;
             Ok(())
         })();
         let wait = match outcome {

@@ -30,9 +30,10 @@ impl View {
         words::moment(at, self.timezone)
     }
 
+    /// The case's page in the console, where the reader can act on it.
     pub fn ticket_link(&self, ticket: &str) -> String {
         format!(
-            "{}/api/v1/tickets/{ticket}",
+            "{}/tickets/{ticket}",
             self.public_url.trim_end_matches('/')
         )
     }
@@ -161,16 +162,89 @@ pub fn digest_context(view: &View, data: &Value, as_of: NaiveDateTime) -> Value 
         })
         .unwrap_or_default();
     let date = data.get("date").and_then(Value::as_str).unwrap_or_default();
+    let rate = |key: &str| {
+        let f = &data["figures"][key];
+        f.is_object().then(|| {
+            let value = f["value"]
+                .as_f64()
+                .map_or("—".to_string(), |v| format!("{:.1}%", v * 100.0));
+            format!(
+                "{value}（{}/{}）",
+                f["numerator"].as_i64().unwrap_or(0),
+                f["denominator"].as_i64().unwrap_or(0)
+            )
+        })
+    };
     json!({
         "date": date,
+        "interim": rate("interim_reply_rate"),
+        "replied": rate("substantive_reply_3m_rate"),
         "as_of": view.local(as_of),
         "total": data.get("total").and_then(Value::as_i64).unwrap_or(0),
         "omitted": data.get("omitted").and_then(Value::as_i64).unwrap_or(0),
         "groups": groups,
-        "link": format!("{}/api/v1/tickets?overdue=true", view.public_url.trim_end_matches('/')),
+        "link": format!("{}/tickets?overdue=true", view.public_url.trim_end_matches('/')),
         "title": format!("每日超期汇总 {date}"),
         "link_label": "查看全部超期工单",
     })
+}
+
+/// The context of the monthly report, from the figures written with it.
+pub fn monthly_context(view: &View, data: &Value) -> Value {
+    let text = |key: &str| data.get(key).and_then(Value::as_str).unwrap_or_default();
+    let figure = |key: &str| {
+        let f = &data["figures"][key];
+        json!({
+            "value": f["value"].as_f64().map(|v| format!("{:.1}%", v * 100.0)),
+            "count": f["value"].as_i64(),
+            "parts": f["denominator"].as_i64().map(|d| format!("{}/{d}", f["numerator"].as_i64().unwrap_or(0))),
+        })
+    };
+    let from = text("from");
+    let until = chrono::NaiveDate::parse_from_str(text("to"), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.pred_opt())
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    json!({
+        "month": text("month"),
+        "received": figure("received"),
+        "interim": figure("interim_reply_rate"),
+        "replied": figure("substantive_reply_3m_rate"),
+        "completed": figure("on_time_completion_rate"),
+        "satisfied": figure("satisfaction_rate"),
+        "overdue": figure("overdue_open"),
+        "filename": data["attachment"]["filename"],
+        "link": format!(
+            "{}/reports?period=custom&from={from}&until={until}",
+            view.public_url.trim_end_matches('/')
+        ),
+        "link_label": "在系统中查看考核报表",
+        "title": format!("{}考核报表", text("month")),
+    })
+}
+
+/// The file a notification carries, when its data has one (`attachment`: filename,
+/// content_type, base64).
+pub fn attachment(data: &Value) -> Result<Option<super::transport::Attachment>, String> {
+    use base64::Engine;
+    let Some(a) = data.get("attachment").filter(|a| a.is_object()) else {
+        return Ok(None);
+    };
+    let text = |key: &str| {
+        a.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(text("base64"))
+        .map_err(|e| format!("unreadable attachment: {e}"))?;
+    Ok(Some(super::transport::Attachment {
+        filename: text("filename"),
+        content_type: text("content_type"),
+        body,
+    }))
 }
 
 fn digest_line(view: &View, t: &Value, as_of: NaiveDateTime) -> Value {
@@ -244,7 +318,7 @@ mod tests {
         assert_eq!(c["level_label"], "超期催办");
         assert_eq!(
             c["link"],
-            "https://12345.example.gov.cn/api/v1/tickets/0193"
+            "https://12345.example.gov.cn/tickets/0193"
         );
     }
 

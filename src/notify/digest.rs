@@ -1,12 +1,18 @@
 //! The daily digest of overdue cases to supervisors, on working days at `mail.digest_at`: written
-//! into the outbox like any notification, once per day (its Message-ID says which day).
+//! into the outbox like any notification, once per day (its Message-ID says which day). It opens
+//! with the district plan's two figures: yesterday's 7-day procedural replies, and this year's
+//! substantive replies within 3 months.
 
-use super::recipients::{self, MailRoles};
-use crate::domain::calendar::Calendar;
+use super::recipients;
+use crate::app::error::AppError;
+use crate::app::reports::{self, Period};
+use crate::app::state::Settings;
+use crate::domain::figures::{Figure, GroupBy};
 use crate::domain::notification::Recipient;
+use crate::domain::ticket::Actor;
 use crate::store::rows::OutboxRow;
-use crate::store::{DbConn, StoreError, conn, outbox, timers};
-use chrono::{NaiveDateTime, NaiveTime};
+use crate::store::{DbConn, conn, outbox, timers};
+use chrono::{Datelike, NaiveDateTime, NaiveTime};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -18,17 +24,21 @@ const LINES: i64 = 300;
 pub fn queue(
     conn: &mut DbConn,
     at: NaiveTime,
-    calendar: &Calendar,
-    roles: &MailRoles,
+    settings: &Settings,
     now: NaiveDateTime,
-) -> Result<bool, StoreError> {
+) -> Result<bool, AppError> {
+    let calendar = settings.calendars.current();
     let local = now.and_utc().with_timezone(&calendar.timezone());
     let date = local.date_naive();
     if local.time() < at || !calendar.is_working_day(date) {
         return Ok(false);
     }
     let message_id = message_id(date);
-    conn::write(conn, |c| -> Result<bool, StoreError> {
+    if outbox::exists(conn, &message_id)? {
+        return Ok(false);
+    }
+    let figures = plan_figures(conn, settings, date, now)?;
+    conn::write(conn, |c| -> Result<bool, AppError> {
         if outbox::exists(c, &message_id)? {
             return Ok(false);
         }
@@ -55,12 +65,13 @@ pub fn queue(
         }
         let data = json!({
             "date": date.to_string(),
+            "figures": figures,
             "total": total,
             "omitted": total - seen.len() as i64,
             "groups": groups.into_iter().map(|(d, tickets)| json!({"department": d, "tickets": tickets})).collect::<Vec<_>>(),
         });
         let wanted = BTreeSet::from([Recipient::Supervisors]);
-        let to = recipients::resolve(c, &wanted, roles)?
+        let to = recipients::resolve(c, &wanted, &settings.mail)?
             .remove(&Recipient::Supervisors)
             .unwrap_or_default();
         let id = uuid::Uuid::now_v7().to_string();
@@ -81,8 +92,31 @@ pub fn queue(
             message_id: message_id.clone(),
             created_at: now,
         };
-        outbox::insert_once(c, &row)
+        Ok(outbox::insert_once(c, &row)?)
     })
+}
+
+/// The district plan's two figures, as the digest states them: the 7-day procedural replies due
+/// yesterday, and the substantive replies within 3 months of this year's cases so far.
+fn plan_figures(
+    conn: &mut DbConn,
+    settings: &Settings,
+    today: chrono::NaiveDate,
+    now: NaiveDateTime,
+) -> Result<Value, AppError> {
+    let yesterday = today.pred_opt().unwrap_or(today);
+    let year = chrono::NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
+    let mut total = |from, to| -> Result<Value, AppError> {
+        let p = Period { from, to };
+        let r = reports::kpis(conn, settings, &Actor::System, p, GroupBy::Department, now)?;
+        Ok(json!(r.total.figures))
+    };
+    let interim = total(yesterday, today)?;
+    let replied = total(year, today.max(year.succ_opt().unwrap_or(year)))?;
+    Ok(json!({
+        "interim_reply_rate": interim[Figure::InterimReplyRate.as_str()],
+        "substantive_reply_3m_rate": replied[Figure::SubstantiveReply3mRate.as_str()],
+    }))
 }
 
 /// The digest of a day has one Message-ID, which also keeps it to one per day.

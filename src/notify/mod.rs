@@ -2,11 +2,12 @@
 //! `domain/notification.rs`): who that is in addresses (`recipients`), queuing it in the
 //! change's transaction (`outbox`), what the mail says (`compose`, `templates`, the files under
 //! `templates/email/`), how it goes out (`transport`: SMTP or `.eml` files), the postman that
-//! sends the outbox (`postman`) and the daily digest (`digest`). The mailer loop that drives the
+//! sends the outbox (`postman`), the daily digest (`digest`) and the monthly report (`monthly`). The mailer loop that drives the
 //! postman is `jobs::mailer`.
 
 pub mod compose;
 pub mod digest;
+pub mod monthly;
 pub mod outbox;
 pub mod postman;
 pub mod recipients;

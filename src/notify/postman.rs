@@ -241,10 +241,12 @@ impl Postman {
     ) -> Result<lettre::Message, String> {
         let data: Value =
             serde_json::from_str(&row.data).map_err(|e| format!("unreadable data: {e}"))?;
-        let context = match row.ticket_id.as_deref() {
-            Some(ticket) => compose::ticket_context(view, ticket, &data),
-            None => compose::digest_context(view, &data, row.created_at),
+        let context = match (row.ticket_id.as_deref(), row.template.as_str()) {
+            (Some(ticket), _) => compose::ticket_context(view, ticket, &data),
+            (None, "monthly") => compose::monthly_context(view, &data),
+            (None, _) => compose::digest_context(view, &data, row.created_at),
         };
+        let attachment = compose::attachment(&data)?;
         let rendered = self
             .templates
             .render(&row.template, &context)
@@ -257,6 +259,7 @@ impl Postman {
             &row.message_id,
             date,
             rendered,
+            attachment,
         )
         .map_err(|e| e.to_string())
     }

@@ -1,7 +1,7 @@
 //! Every mail as it is rendered from the data a change writes, kept as snapshots
 //! (`src/notify/snapshots/`): a change to a template or its context shows up in review.
 
-use super::compose::{View, digest_context, ticket_context};
+use super::compose::{View, digest_context, monthly_context, ticket_context};
 use super::templates::{NAMES, Templates};
 use serde_json::{Value, json};
 
@@ -118,6 +118,10 @@ fn render(template: &str) -> String {
             &view(),
             &json!({
                 "date": "2026-12-21", "total": 3, "omitted": 0,
+                "figures": {
+                    "interim_reply_rate": {"value": 0.95, "numerator": 19, "denominator": 20},
+                    "substantive_reply_3m_rate": {"value": null, "numerator": 0, "denominator": 0},
+                },
                 "groups": [
                     {"department": "shijian", "tickets": [
                         {"id": "0193a0b0-0000-7000-8000-000000000001", "number": "XL-2026-000101",
@@ -135,6 +139,23 @@ fn render(template: &str) -> String {
                 ],
             }),
             as_of,
+        )
+    } else if template == "monthly" {
+        let rate = |v: f64, n: i64, d: i64| json!({"value": v, "numerator": n, "denominator": d});
+        monthly_context(
+            &view(),
+            &json!({
+                "month": "2026年11月", "from": "2026-11-01", "to": "2026-12-01",
+                "figures": {
+                    "received": {"value": 412, "numerator": 412, "denominator": null},
+                    "interim_reply_rate": rate(0.9875, 395, 400),
+                    "substantive_reply_3m_rate": rate(0.912, 342, 375),
+                    "on_time_completion_rate": rate(0.94, 329, 350),
+                    "satisfaction_rate": rate(0.965, 193, 200),
+                    "overdue_open": {"value": 7, "numerator": 7, "denominator": null},
+                },
+                "attachment": {"filename": "kpi-2026-11.xlsx", "content_type": "application/octet-stream", "base64": ""},
+            }),
         )
     } else {
         ticket_context(
@@ -167,6 +188,6 @@ fn the_dispatch_mail_says_what_to_do_by_when() {
     assert!(text.contains("办理期限：2026年12月18日（周五）17:30（15个工作日）"));
     assert!(text.contains("协办单位：区人力资源和社会保障局"));
     assert!(text.contains(
-        "https://12345.example.gov.cn/api/v1/tickets/0193a0b0-0000-7000-8000-000000000123"
+        "https://12345.example.gov.cn/tickets/0193a0b0-0000-7000-8000-000000000123"
     ));
 }

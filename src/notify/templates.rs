@@ -47,6 +47,7 @@ templates!(
     "warning",
     "escalation",
     "digest",
+    "monthly",
 );
 
 /// A rendered mail.

@@ -151,13 +151,23 @@ fn describe(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// A mail to `to` with a fixed Message-ID, so that a resend is known as the same mail.
+/// A file sent with a mail: its name, media type and content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// A mail to `to` with a fixed Message-ID, so that a resend is known as the same mail; with a
+/// file attached when there is one.
 pub fn message(
     from: &Mailbox,
     to: &[Address],
     message_id: &str,
     date: std::time::SystemTime,
     rendered: Rendered,
+    attachment: Option<Attachment>,
 ) -> Result<Message, SendError> {
     let mut builder = Message::builder()
         .from(from.clone())
@@ -167,11 +177,19 @@ pub fn message(
     for address in to {
         builder = builder.to(Mailbox::new(None, address.clone()));
     }
+    let body = MultiPart::alternative_plain_html(rendered.text, rendered.html);
+    let body = match attachment {
+        None => body,
+        Some(file) => {
+            let content_type = header::ContentType::parse(&file.content_type)
+                .map_err(|e| SendError::Permanent(format!("attachment type: {e}")))?;
+            MultiPart::mixed().multipart(body).singlepart(
+                lettre::message::Attachment::new(file.filename).body(file.body, content_type),
+            )
+        }
+    };
     builder
         .header(header::MIME_VERSION_1_0)
-        .multipart(MultiPart::alternative_plain_html(
-            rendered.text,
-            rendered.html,
-        ))
+        .multipart(body)
         .map_err(|e| SendError::Permanent(e.to_string()))
 }

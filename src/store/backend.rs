@@ -169,19 +169,20 @@ pub fn update_tickets(
     for chunk in changes.chunks(400) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let p = |k: usize| i * 12 + k;
+                let p = |k: usize| i * 15 + k;
                 format!(
-                    "(${}::text, ${}::bigint, ${}::text, ${}::text, ${}::text, ${}::text, ${}::text, ${}::int, ${}::bigint, ${}::timestamp, ${}::timestamp, ${}::int)",
-                    p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11), p(12)
+                    "(${}::text, ${}::bigint, ${}::text, ${}::text, ${}::text, ${}::text, ${}::text, ${}::int, ${}::bigint, ${}::timestamp, ${}::timestamp, ${}::int, ${}::text, ${}::timestamp, ${}::text)",
+                    p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11), p(12), p(13), p(14), p(15)
                 )
             })
             .collect();
         let sql = format!(
             "UPDATE tickets AS t SET state = v.state, outcome = v.outcome, lead_department = v.lead_department,
                  pending_extension = v.pending_extension, merged_into = v.merged_into, reopen_count = v.reopen_count,
-                 version = v.version, updated_at = v.updated_at, due_at = v.due_at, escalation_level = v.escalation_level
+                 version = v.version, updated_at = v.updated_at, due_at = v.due_at, escalation_level = v.escalation_level,
+                 first_department = v.first_department, replied_at = v.replied_at, replied_by = v.replied_by
              FROM (VALUES {}) AS v(id, expected, state, outcome, lead_department, pending_extension, merged_into,
-                 reopen_count, version, updated_at, due_at, escalation_level)
+                 reopen_count, version, updated_at, due_at, escalation_level, first_department, replied_at, replied_by)
              WHERE t.id = v.id AND t.version = v.expected",
             rows.join(", ")
         );
@@ -199,7 +200,10 @@ pub fn update_tickets(
                 .bind::<BigInt, _>(c.version)
                 .bind::<Timestamp, _>(c.updated_at)
                 .bind::<Nullable<Timestamp>, _>(c.due_at)
-                .bind::<Integer, _>(c.escalation_level);
+                .bind::<Integer, _>(c.escalation_level)
+                .bind::<Nullable<Text>, _>(c.first_department.map(str::to_string))
+                .bind::<Nullable<Timestamp>, _>(c.replied_at)
+                .bind::<Nullable<Text>, _>(c.replied_by.map(str::to_string));
         }
         written += query.execute(pg)?;
     }
@@ -225,19 +229,20 @@ pub fn update_timers(conn: &mut DbConn, rows: &[super::rows::TimerRow]) -> Resul
     for chunk in rows.chunks(400) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let p = |k: usize| i * 11 + k;
+                let p = |k: usize| i * 12 + k;
                 format!(
-                    "(${}::text, ${}::timestamp, ${}::timestamp, ${}::timestamp, ${}::int, ${}::timestamp, ${}::timestamp, ${}::timestamp, ${}::text, ${}::int, ${}::boolean)",
-                    p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11)
+                    "(${}::text, ${}::timestamp, ${}::timestamp, ${}::timestamp, ${}::int, ${}::timestamp, ${}::timestamp, ${}::timestamp, ${}::text, ${}::int, ${}::boolean, ${}::text)",
+                    p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11), p(12)
                 )
             })
             .collect();
         let sql = format!(
             "UPDATE timers AS t SET due_at = v.due_at, warn_at = v.warn_at, warned_at = v.warned_at, level = v.level,
                  next_fire_at = v.next_fire_at, last_fired_at = v.last_fired_at, ended_at = v.ended_at,
-                 outcome = v.outcome, extended_days = v.extended_days, beyond_calendar = v.beyond_calendar
+                 outcome = v.outcome, extended_days = v.extended_days, beyond_calendar = v.beyond_calendar,
+                 department = v.department
              FROM (VALUES {}) AS v(id, due_at, warn_at, warned_at, level, next_fire_at, last_fired_at, ended_at,
-                 outcome, extended_days, beyond_calendar)
+                 outcome, extended_days, beyond_calendar, department)
              WHERE t.id = v.id",
             values.join(", ")
         );
@@ -254,7 +259,8 @@ pub fn update_timers(conn: &mut DbConn, rows: &[super::rows::TimerRow]) -> Resul
                 .bind::<Nullable<Timestamp>, _>(r.ended_at)
                 .bind::<Nullable<Text>, _>(r.outcome.clone())
                 .bind::<Integer, _>(r.extended_days)
-                .bind::<Bool, _>(r.beyond_calendar);
+                .bind::<Bool, _>(r.beyond_calendar)
+                .bind::<Nullable<Text>, _>(r.department.clone());
         }
         query.execute(pg)?;
     }
@@ -299,4 +305,70 @@ pub fn insert_outbox_once(
         DbConn::Sqlite(lite) => insert.execute(lite)?,
     };
     Ok(inserted == 1)
+}
+
+/// A value bound to a statement written out as text (`?` placeholders, in order).
+#[derive(Debug, Clone)]
+pub enum Bind {
+    Text(String),
+    Int(i64),
+    Time(chrono::NaiveDateTime),
+}
+
+/// Binds `binds` to `sql` for one backend: PostgreSQL numbers its placeholders (`$1`, `$2`, …).
+macro_rules! bound {
+    ($db:ty, $sql:expr, $binds:expr) => {{
+        use diesel::sql_types::{BigInt, Text, Timestamp};
+        let mut query = diesel::sql_query($sql).into_boxed::<$db>();
+        for bind in $binds {
+            query = match bind {
+                Bind::Text(s) => query.bind::<Text, _>(s.clone()),
+                Bind::Int(n) => query.bind::<BigInt, _>(*n),
+                Bind::Time(t) => query.bind::<Timestamp, _>(*t),
+            };
+        }
+        query
+    }};
+}
+
+/// `?` → `$1`, `$2`, … (the statements written here hold no `?` but their placeholders).
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// Runs a statement written out as text on either backend; returns the rows it touched.
+pub fn execute(conn: &mut DbConn, sql: &str, binds: &[Bind]) -> Result<usize, StoreError> {
+    Ok(match conn {
+        DbConn::Postgres(pg) => bound!(diesel::pg::Pg, numbered(sql), binds).execute(pg)?,
+        DbConn::Sqlite(lite) => bound!(diesel::sqlite::Sqlite, sql, binds).execute(lite)?,
+    })
+}
+
+/// Loads the rows of a statement written out as text on either backend.
+pub fn load<T>(conn: &mut DbConn, sql: &str, binds: &[Bind]) -> Result<Vec<T>, StoreError>
+where
+    T: diesel::deserialize::QueryableByName<diesel::pg::Pg>
+        + diesel::deserialize::QueryableByName<diesel::sqlite::Sqlite>
+        + 'static,
+{
+    Ok(match conn {
+        DbConn::Postgres(pg) => bound!(diesel::pg::Pg, numbered(sql), binds).load(pg)?,
+        DbConn::Sqlite(lite) => bound!(diesel::sqlite::Sqlite, sql, binds).load(lite)?,
+    })
+}
+
+/// Whether this is PostgreSQL (for the rare statement only it has: `FOR UPDATE SKIP LOCKED`,
+/// `LOCK TABLE`).
+pub fn is_postgres(conn: &DbConn) -> bool {
+    matches!(conn, DbConn::Postgres(_))
 }

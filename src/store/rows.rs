@@ -46,6 +46,9 @@ pub struct TicketRow {
     pub updated_at: NaiveDateTime,
     pub due_at: Option<NaiveDateTime>,
     pub escalation_level: i32,
+    pub first_department: Option<String>,
+    pub replied_at: Option<NaiveDateTime>,
+    pub replied_by: Option<String>,
 }
 
 /// What a change may alter of a ticket: what it was logged with stays as it was.
@@ -62,6 +65,9 @@ pub struct TicketChange<'a> {
     pub updated_at: NaiveDateTime,
     pub due_at: Option<NaiveDateTime>,
     pub escalation_level: i32,
+    pub first_department: Option<&'a str>,
+    pub replied_at: Option<NaiveDateTime>,
+    pub replied_by: Option<&'a str>,
 }
 
 impl<'a> TicketChange<'a> {
@@ -80,6 +86,9 @@ impl<'a> TicketChange<'a> {
             updated_at: t.updated_at,
             due_at: t.due_at,
             escalation_level: t.escalation_level,
+            first_department: t.first_department.as_ref().map(DepartmentCode::as_str),
+            replied_at: t.replied_at,
+            replied_by: t.replied_by.as_ref().map(DepartmentCode::as_str),
         }
     }
 }
@@ -113,6 +122,9 @@ impl TicketRow {
             updated_at: t.updated_at,
             due_at: t.due_at,
             escalation_level: t.escalation_level,
+            first_department: t.first_department.as_ref().map(ToString::to_string),
+            replied_at: t.replied_at,
+            replied_by: t.replied_by.as_ref().map(ToString::to_string),
         }
     }
 
@@ -168,6 +180,9 @@ impl TicketRow {
             updated_at: self.updated_at,
             due_at: self.due_at,
             escalation_level: self.escalation_level,
+            first_department: self.first_department.map(DepartmentCode::from_stored),
+            replied_at: self.replied_at,
+            replied_by: self.replied_by.map(DepartmentCode::from_stored),
         })
     }
 }
@@ -277,6 +292,7 @@ pub struct TimerRow {
     pub duration: Option<String>,
     pub extended_days: i32,
     pub beyond_calendar: bool,
+    pub department: Option<String>,
 }
 
 /// What can change of a running timer: its deadline, warning, ladder and end.
@@ -293,6 +309,7 @@ pub struct TimerChange<'a> {
     outcome: Option<&'a str>,
     extended_days: i32,
     beyond_calendar: bool,
+    department: Option<&'a str>,
 }
 
 impl<'a> TimerChange<'a> {
@@ -308,6 +325,7 @@ impl<'a> TimerChange<'a> {
             outcome: row.outcome.as_deref(),
             extended_days: row.extended_days,
             beyond_calendar: row.beyond_calendar,
+            department: row.department.as_deref(),
         }
     }
 }
@@ -330,6 +348,7 @@ impl TimerRow {
             duration: t.duration.map(|d| d.to_string()),
             extended_days: t.extended_days as i32,
             beyond_calendar: t.beyond_calendar,
+            department: t.department.as_ref().map(ToString::to_string),
         }
     }
 
@@ -360,6 +379,7 @@ impl TimerRow {
                 .map_err(|_| corrupt("duration"))?,
             extended_days: self.extended_days.max(0) as u32,
             beyond_calendar: self.beyond_calendar,
+            department: self.department.map(DepartmentCode::from_stored),
         })
     }
 }

@@ -49,6 +49,9 @@ diesel::table! {
         updated_at -> Timestamp,
         due_at -> Nullable<Timestamp>,
         escalation_level -> Integer,
+        first_department -> Nullable<Text>,
+        replied_at -> Nullable<Timestamp>,
+        replied_by -> Nullable<Text>,
     }
 }
 
@@ -128,6 +131,7 @@ diesel::table! {
         duration -> Nullable<Text>,
         extended_days -> Integer,
         beyond_calendar -> Bool,
+        department -> Nullable<Text>,
     }
 }
 
@@ -169,6 +173,80 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    kpi_counts (day, unit, category, channel) {
+        day -> Text,
+        unit -> Text,
+        category -> Text,
+        channel -> Text,
+        received -> BigInt,
+        cases -> BigInt,
+        replied -> BigInt,
+        replied_3m -> BigInt,
+        sign_ended -> BigInt,
+        sign_met -> BigInt,
+        handle_due -> BigInt,
+        handle_ended -> BigInt,
+        handle_met -> BigInt,
+        interim_due -> BigInt,
+        interim_ended -> BigInt,
+        interim_met -> BigInt,
+        feedback -> BigInt,
+        satisfied -> BigInt,
+        dissatisfied -> BigInt,
+        returns -> BigInt,
+        dispatched -> BigInt,
+        supervised -> BigInt,
+        supervised_automatic -> BigInt,
+        extensions -> BigInt,
+        extensions_approved -> BigInt,
+        extensions_denied -> BigInt,
+        handled -> BigInt,
+        handling_minutes -> BigInt,
+    }
+}
+
+diesel::table! {
+    kpi_deltas (id) {
+        id -> Text,
+        day -> Text,
+        unit -> Text,
+        category -> Text,
+        channel -> Text,
+        received -> BigInt,
+        cases -> BigInt,
+        replied -> BigInt,
+        replied_3m -> BigInt,
+        sign_ended -> BigInt,
+        sign_met -> BigInt,
+        handle_due -> BigInt,
+        handle_ended -> BigInt,
+        handle_met -> BigInt,
+        interim_due -> BigInt,
+        interim_ended -> BigInt,
+        interim_met -> BigInt,
+        feedback -> BigInt,
+        satisfied -> BigInt,
+        dissatisfied -> BigInt,
+        returns -> BigInt,
+        dispatched -> BigInt,
+        supervised -> BigInt,
+        supervised_automatic -> BigInt,
+        extensions -> BigInt,
+        extensions_approved -> BigInt,
+        extensions_denied -> BigInt,
+        handled -> BigInt,
+        handling_minutes -> BigInt,
+    }
+}
+
+diesel::table! {
+    kpi_rebuilds (name) {
+        name -> Text,
+        built_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(timers -> tickets (ticket_id));
 diesel::joinable!(ticket_departments -> tickets (ticket_id));
@@ -187,4 +265,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     leases,
     sessions,
+    kpi_counts,
+    kpi_deltas,
+    kpi_rebuilds,
 );

@@ -446,3 +446,54 @@ pub fn overdue_levels(
         ))
         .load(conn)?)
 }
+
+/// Up to `limit` tickets after the one with id `after`, in id order: to walk every ticket.
+pub fn page_by_id(
+    conn: &mut DbConn,
+    after: Option<TicketId>,
+    limit: i64,
+) -> Result<Vec<Ticket>, StoreError> {
+    let mut query = tickets::table
+        .select(TicketRow::as_select())
+        .into_boxed::<MultiBackend>();
+    if let Some(after) = after {
+        query = query.filter(tickets::id.gt(after.to_string()));
+    }
+    let rows = query.order(tickets::id.asc()).limit(limit).load(conn)?;
+    with_departments(conn, rows)
+}
+
+/// The timelines of many tickets, each in order.
+pub fn events_for(
+    conn: &mut DbConn,
+    ids: &[TicketId],
+) -> Result<BTreeMap<TicketId, Vec<EventRow>>, StoreError> {
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let rows: Vec<EventRow> = ticket_events::table
+        .filter(ticket_events::ticket_id.eq_any(keys))
+        .order((ticket_events::ticket_id.asc(), ticket_events::seq.asc()))
+        .select(EventRow::as_select())
+        .load(conn)?;
+    let mut by_ticket: BTreeMap<TicketId, Vec<EventRow>> = BTreeMap::new();
+    for row in rows {
+        let ticket = row
+            .ticket_id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("event {}", row.id)))?;
+        by_ticket.entry(ticket).or_default().push(row);
+    }
+    Ok(by_ticket)
+}
+
+/// Writes what a ticket's history says of it for the KPIs (its first department and first
+/// reply), as counted again from its timeline; its version and state are untouched.
+pub fn set_history(conn: &mut DbConn, t: &Ticket) -> Result<(), StoreError> {
+    diesel::update(tickets::table.find(t.id.to_string()))
+        .set((
+            tickets::first_department.eq(t.first_department.as_ref().map(|d| d.as_str())),
+            tickets::replied_at.eq(t.replied_at),
+            tickets::replied_by.eq(t.replied_by.as_ref().map(|d| d.as_str())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -195,3 +195,37 @@ pub fn overdue(
         .first(conn)?;
     Ok((rows, tickets))
 }
+
+/// Every timer of many tickets, each ticket's in the order they started.
+pub fn all_for(
+    conn: &mut DbConn,
+    tickets: &[TicketId],
+) -> Result<BTreeMap<TicketId, Vec<Timer>>, StoreError> {
+    let keys: Vec<String> = tickets.iter().map(ToString::to_string).collect();
+    let rows = timers::table
+        .filter(timers::ticket_id.eq_any(keys))
+        .order((timers::started_at.asc(), timers::id.asc()))
+        .select(TimerRow::as_select())
+        .load(conn)?;
+    let mut by_ticket: BTreeMap<TicketId, Vec<Timer>> = BTreeMap::new();
+    for row in rows {
+        let ticket = row
+            .ticket_id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("timer {}", row.id)))?;
+        by_ticket.entry(ticket).or_default().push(row.into_timer()?);
+    }
+    Ok(by_ticket)
+}
+
+/// Sets who answers for a timer's stage, as counted again from its ticket's timeline.
+pub fn set_department(
+    conn: &mut DbConn,
+    id: uuid::Uuid,
+    department: Option<&crate::domain::DepartmentCode>,
+) -> Result<(), StoreError> {
+    diesel::update(timers::table.find(id.to_string()))
+        .set(timers::department.eq(department.map(|d| d.as_str())))
+        .execute(conn)?;
+    Ok(())
+}

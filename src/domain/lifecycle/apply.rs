@@ -48,6 +48,9 @@ pub fn apply(
             next.state = State::Dispatched;
             next.lead_department = Some(p.department.clone());
             next.co_departments = p.co_departments.clone();
+            if next.first_department.is_none() {
+                next.first_department = Some(p.department.clone());
+            }
             json!(p)
         }
         ActionKind::Return => {
@@ -72,6 +75,10 @@ pub fn apply(
             let p = ContentPayload::read(payload)?;
             if action == ActionKind::Reply {
                 next.state = State::Replied;
+                if next.replied_at.is_none() {
+                    next.replied_at = Some(now);
+                    next.replied_by = next.lead_department.clone();
+                }
             }
             json!(p)
         }
@@ -154,7 +161,15 @@ pub fn apply(
     let timers = clocks::changes(action, ticket, &next, &detail, ctx);
     check_writable(action, &next, &timers, ctx)?;
     let notifications = notification::for_action(action, &next);
-    Ok(Effects::new(next, event, timers, notifications, ctx.timers))
+    Ok(Effects::new(
+        Some(ticket),
+        next,
+        event,
+        timers,
+        notifications,
+        ctx.timers,
+        ctx.calendar,
+    ))
 }
 
 /// Every moment a running timer of the change will reach, up to the top of its ladder, must be

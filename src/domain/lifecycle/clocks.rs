@@ -38,7 +38,9 @@ impl<'a> Context<'a> {
         fixed_due: Option<NaiveDateTime>,
     ) -> Timer {
         let duration = self.policy.limit(kind, ticket.category, ticket.urgency);
-        Timer::start(kind, self.now, duration, fixed_due, &self.plan(ticket))
+        let mut timer = Timer::start(kind, self.now, duration, fixed_due, &self.plan(ticket));
+        timer.department = kind.owner(ticket.lead_department.as_ref());
+        timer
     }
 
     pub fn running(&self, kind: TimerKind) -> Option<&Timer> {
@@ -129,6 +131,15 @@ pub fn changes(
                 t.end(ctx.now, !completed);
                 c.changed.push(t);
             }
+        }
+    }
+    // A stage whose owner follows the lead department (the interim reply) changes hands with it.
+    for t in ctx.timers.iter().filter(|t| t.is_running()) {
+        let owner = t.kind.owner(after.lead_department.as_ref());
+        if t.department != owner && !c.changed.iter().any(|done| done.id == t.id) {
+            let mut t = t.clone();
+            t.department = owner;
+            c.changed.push(t);
         }
     }
     c

@@ -236,6 +236,9 @@ pub fn create(
         updated_at: now,
         due_at: None,
         escalation_level: 0,
+        first_department: None,
+        replied_at: None,
+        replied_by: None,
     };
     // The event names what was logged, not who complained: contact details stay on the ticket.
     let payload = json!({
@@ -261,5 +264,5 @@ pub fn create(
         ],
         changed: vec![],
     };
-    Effects::new(ticket, event, timers, vec![], &[])
+    Effects::new(None, ticket, event, timers, vec![], &[], ctx.calendar)
 }

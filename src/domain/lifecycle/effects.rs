@@ -1,7 +1,9 @@
 //! What a decision says must be written, all in one transaction: the ticket after it, its one
-//! event, its timers and its notifications.
+//! event, its timers, its notifications and what it adds to the district's figures.
 
 use super::clocks::{TimerChanges, running_after, summary};
+use crate::domain::calendar::Calendar;
+use crate::domain::kpi::{self, Deltas};
 use crate::domain::notification::Notification;
 use crate::domain::ticket::{Actor, State, Ticket};
 use crate::domain::timer::Timer;
@@ -16,25 +18,41 @@ pub struct Effects {
     pub event: Event,
     pub timers: TimerChanges,
     pub notifications: Vec<Notification>,
+    /// What the change adds to (and takes from) the KPI counts.
+    pub kpi: Deltas,
 }
 
 impl Effects {
-    /// Completes a change: the ticket's summary of its running timers, as they will be.
+    /// Completes a change of `before` (none for a new ticket) whose running timers were
+    /// `before_timers`: the ticket's summary of its running timers, as they will be, and what
+    /// the change counts for.
     pub(crate) fn new(
+        before: Option<&Ticket>,
         mut ticket: Ticket,
         event: Event,
         timers: TimerChanges,
         notifications: Vec<Notification>,
-        before: &[Timer],
+        before_timers: &[Timer],
+        calendar: &Calendar,
     ) -> Self {
-        let (due_at, level) = summary(&running_after(before, &timers));
+        let (due_at, level) = summary(&running_after(before_timers, &timers));
         ticket.due_at = due_at;
         ticket.escalation_level = level;
+        let kpi = kpi::change(
+            before,
+            &ticket,
+            &event,
+            &timers.started,
+            &timers.changed,
+            before_timers,
+            calendar,
+        );
         Effects {
             ticket,
             event,
             timers,
             notifications,
+            kpi,
         }
     }
 }

@@ -80,6 +80,9 @@ pub(crate) fn ticket_in(state: State) -> Ticket {
         updated_at: at(9),
         due_at: None,
         escalation_level: 0,
+        first_department: None,
+        replied_at: None,
+        replied_by: None,
     }
 }
 
