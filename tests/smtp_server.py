@@ -2,7 +2,8 @@
 """A real SMTP server for closedloop's mail tests (aiosmtpd; Debian: python3-aiosmtpd).
 
 Every message it accepts is stored in DIR as one JSON file: the envelope (MAIL FROM, RCPT TO)
-and the parsed message (Message-ID, decoded Subject, plain-text and HTML bodies).
+and the parsed message (Message-ID, decoded Subject, plain-text and HTML bodies, attachments
+with their name, type and base64 content).
 Recipients whose address starts with "refuse" get 550 at RCPT.
 While the file DIR/hang exists, a message is stored and then DATA is never answered: a client
 that dies then has sent a mail without knowing it.
@@ -10,6 +11,7 @@ Prints "ready" once it listens; stops on SIGTERM or SIGKILL.
 """
 import argparse
 import asyncio
+import base64
 import json
 import os
 import time
@@ -41,6 +43,14 @@ class Store:
             "subject": str(msg["subject"] or ""),
             "text": plain.get_content() if plain else "",
             "html": html.get_content() if html else "",
+            "attachments": [
+                {
+                    "filename": part.get_filename(),
+                    "content_type": part.get_content_type(),
+                    "base64": base64.b64encode(part.get_payload(decode=True)).decode(),
+                }
+                for part in msg.iter_attachments()
+            ],
         }
         name = f"{time.time_ns()}-{uuid.uuid4().hex}.json"
         tmp = os.path.join(self.dir, "." + name)

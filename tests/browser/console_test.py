@@ -317,6 +317,28 @@ def walk(args, op, sj, sup):
     finally:
         admin.quit()
 
+    # 考核报表: this month's figures (the case above among them), the charts and the downloads;
+    # a department sees its own row only.
+    sup.go("/reports")
+    d = sup.driver
+    table = d.find_element(By.CSS_SELECTOR, "table[data-table=kpis]")
+    check("区市监局" in table.text and "合计" in table.text, "the supervisor's table has every department")
+    check(len(d.find_elements(By.CSS_SELECTOR, ".chart svg")) == 3, "three charts")
+    check(d.find_elements(By.CSS_SELECTOR, "[data-control=download-xlsx]"), "an Excel download")
+    sup.shot("14-reports")
+    sup.driver.find_element(By.CSS_SELECTOR, "input[name=period][value=custom]").click()
+    for name, value in (("from", "2026-03-31"), ("until", "2026-03-01")):
+        d.execute_script("arguments[0].value = arguments[1]", d.find_element(By.NAME, name), value)
+    page = d.find_element(By.TAG_NAME, "html")
+    d.find_element(By.CSS_SELECTOR, "[data-control=report]").click()
+    sup.wait.until(EC.staleness_of(page))
+    check("结束日期不能早于开始日期" in d.find_element(By.ID, "until-error").text,
+          "a period the wrong way round is said beside the field")
+    sj.go("/reports")
+    rows = sj.driver.find_element(By.CSS_SELECTOR, "table[data-table=kpis]").text
+    check("区市监局" in rows and "区司法局" not in rows, "a department sees its own figures")
+    sj.shot("15-reports-department")
+
     # Keyboard: the skip link is the first stop and leads to the content.
     op.go("/desk")
     body = op.driver.find_element(By.TAG_NAME, "body")

@@ -96,7 +96,7 @@ async fn a_dispatch_reaches_the_department_inbox(backend: Backend) {
     assert!(lead.text.contains("个工作日）"), "{}", lead.text);
     assert!(
         lead.text
-            .contains(&format!("http://127.0.0.1:8080/api/v1/tickets/{}", id(&t))),
+            .contains(&format!("http://127.0.0.1:8080/tickets/{}", id(&t))),
         "{}",
         lead.text
     );
@@ -506,14 +506,7 @@ async fn supervisors_get_the_overdue_mail_and_the_digest(backend: Backend) {
             .naive_utc()
     };
     let queue = |moment| {
-        closedloop::notify::digest::queue(
-            &mut app.conn(),
-            digest_at,
-            &calendar,
-            &settings.mail,
-            moment,
-        )
-        .unwrap()
+        closedloop::notify::digest::queue(&mut app.conn(), digest_at, settings, moment).unwrap()
     };
     assert!(!queue(at(day, (8, 29))), "not before 08:30");
     let mut day_off = day;
@@ -543,6 +536,13 @@ async fn supervisors_get_the_overdue_mail_and_the_digest(backend: Backend) {
         digest.text
     );
     assert!(digest.text.contains(&number));
+    // It opens with the plan's two figures, counted as the reports count them.
+    assert!(
+        digest.text.contains("昨日到期的7日程序性回复率")
+            && digest.text.contains("本年3个月实体答复率"),
+        "{}",
+        digest.text
+    );
     assert_eq!(
         digest.message_id,
         closedloop::notify::digest::message_id(day)

@@ -15,5 +15,6 @@ mod mail;
 mod openapi;
 mod ops;
 mod probe;
+mod reports;
 mod schema;
 mod scoping;

@@ -170,6 +170,9 @@ async fn the_document_describes_what_the_service_answers(backend: Backend) {
         ("get", "/api/v1/departments"),
         ("get", "/api/v1/notifications"),
         ("post", "/api/v1/notifications/{id}/retry"),
+        ("get", "/api/v1/reports/kpis"),
+        ("get", "/api/v1/reports/ranking"),
+        ("get", "/api/v1/reports/overdue"),
         ("get", "/healthz"),
         ("get", "/readyz"),
         ("get", "/metrics"),
@@ -275,6 +278,32 @@ async fn the_document_describes_what_the_service_answers(backend: Backend) {
         "get",
         "/api/v1/notifications",
         &app.get("/api/v1/notifications", &sup).await,
+    );
+    for (path, query) in [
+        (
+            "/api/v1/reports/kpis",
+            "?from=2026-01-01&to=2027-01-01&group_by=department",
+        ),
+        (
+            "/api/v1/reports/kpis",
+            "?from=2026-01-01&to=2027-01-01&group_by=mood",
+        ),
+        ("/api/v1/reports/ranking", "?from=2026-01-01&to=2027-01-01"),
+        ("/api/v1/reports/overdue", ""),
+    ] {
+        check(
+            &doc,
+            "get",
+            path,
+            &app.get(&format!("{path}{query}"), &sup).await,
+        );
+    }
+    check(
+        &doc,
+        "get",
+        "/api/v1/reports/ranking",
+        &app.get("/api/v1/reports/ranking?from=2026-01-01&to=2027-01-01", &op)
+            .await,
     );
     for path in ["/healthz", "/readyz"] {
         check(

@@ -104,6 +104,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: actix_web::http::header::HeaderMap,
     pub body: Value,
+    /// The body as it came (a file, say).
+    pub raw: Vec<u8>,
 }
 
 impl Reply {
@@ -254,6 +256,7 @@ impl TestApp {
             status: res.status(),
             headers: res.headers().clone(),
             body,
+            raw: bytes.to_vec(),
         }
     }
 
@@ -294,6 +297,7 @@ impl TestApp {
             status: res.status(),
             headers: res.headers().clone(),
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            raw: bytes.to_vec(),
         }
     }
 
@@ -488,6 +492,7 @@ pub fn count(conn: &mut DbConn, table: &str) -> i64 {
         "idempotency_keys" => idempotency_keys::table.count().get_result(conn),
         "departments" => departments::table.count().get_result(conn),
         "users" => users::table.count().get_result(conn),
+        "kpi_deltas" => kpi_deltas::table.count().get_result(conn),
         other => panic!("no count for {other}"),
     }
     .unwrap()

@@ -16,6 +16,15 @@ pub struct Mail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub base64: String,
 }
 
 pub struct SmtpServer {
