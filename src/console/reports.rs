@@ -343,23 +343,23 @@ fn shares(received: &Received) -> Vec<Share> {
 
 #[derive(Serialize)]
 struct Place {
-    rank: Option<usize>,
+    rank: usize,
     name: String,
-    score: Option<String>,
+    score: String,
     cases: i64,
     board: &'static str,
     cells: Vec<Shown>,
 }
 
-/// The ranking's rows: the ranked in order, then those listed apart.
+/// The ranking's rows, in order (those with nothing to score are named apart).
 fn places(r: &reports::Ranking, targets: &BTreeMap<Figure, f64>) -> Vec<Place> {
     let weighted: Vec<Figure> = r.weights.keys().copied().collect();
     r.ranked
         .iter()
         .map(|x| Place {
-            rank: Some(x.rank),
+            rank: x.rank,
             name: x.name.clone(),
-            score: Some(format!("{:.1}", x.score)),
+            score: format!("{:.1}", x.score),
             cases: x.cases,
             board: if r.red.contains(&x.key) {
                 "red"
@@ -373,14 +373,6 @@ fn places(r: &reports::Ranking, targets: &BTreeMap<Figure, f64>) -> Vec<Place> {
                 .map(|f| shown(*f, &x.figures[f], targets))
                 .collect(),
         })
-        .chain(r.unranked.iter().map(|u| Place {
-            rank: None,
-            name: u.name.clone(),
-            score: None,
-            cases: u.cases,
-            board: "",
-            cells: vec![],
-        }))
         .collect()
 }
 
@@ -473,13 +465,20 @@ pub async fn show(
                 .as_ref()
                 .map(|r| r.weights.keys().map(|f| f.label()).collect())
                 .unwrap_or_default();
+            let unranked: Vec<String> = ranking
+                .as_ref()
+                .map(|r| r.unranked.iter().map(|u| u.name.clone()).collect())
+                .unwrap_or_default();
+            let tz = state.settings.timezone;
+            let overdue_at = crate::domain::time::start_of_day(p.to, tz).min(now);
             let last = p.to.pred_opt().unwrap_or(p.to);
             let (rows, idle) = table(shown_report, &targets);
             Some(context! {
                 period_text => format!("{} 至 {}", p.from, last),
                 rows, idle,
-                generated_at => shown_report.generated_at.clone(),
-                overdue_at => shown_report.overdue_at.clone(),
+                generated_at => words::moment(now, tz),
+                overdue_at => words::moment(overdue_at, tz),
+                unranked,
                 overdue_total => units.total.sums.overdue_open,
                 rates => rate_lines(&units),
                 line => line(&received),
@@ -491,8 +490,12 @@ pub async fn show(
         }
         _ => None,
     };
+    let definitions: Vec<_> = COLUMNS
+        .iter()
+        .map(|f| context! { label => f.label(), text => f.definition() })
+        .collect();
     let ctx = context! {
-        frame, kind, from, until, errors, columns, figures,
+        frame, kind, from, until, errors, columns, figures, definitions,
         group_by => by.as_str(),
         targets => targets_view,
     };

@@ -85,6 +85,35 @@ impl Figure {
         }
     }
 
+    /// How the figure is counted, as the report page explains it (docs/kpis.md in full).
+    pub fn definition(self) -> &'static str {
+        use Figure::*;
+        match self {
+            Received => "期间内受理的工单，计入首次分办的单位（未分办的计入12345热线）。",
+            SignOnTimeRate => "期间内结束的签收期限中按时签收（或按时退回）的比例。",
+            OnTimeCompletionRate => {
+                "办理期限（含批准延期）落在期间内、已到期或已办结的工单中按时办结的比例；改派、撤诉等取消的期限不计。"
+            }
+            InterimReplyRate => {
+                "7日程序性回复期限落在期间内的工单中按时回复（程序性回复或实体答复）的比例。"
+            }
+            SubstantiveReply3mRate => {
+                "期间内受理、已答复或已满3个月的工单中，3个月内作出实体答复的比例；不予受理、撤诉、并单的不计。"
+            }
+            SatisfactionRate => "期间内回访中满意、基本满意的比例，计入回访时的主办单位。",
+            ReturnRate => "期间内退单数与分办、改派给该单位的工单数之比。",
+            ReopenRate => "期间内回访不满意（重办）的比例。",
+            OverdueOpen => "统计期末仍在办且有期限已过的工单数。",
+            Supervised => "期间内督办的次数，含人工督办与超期自动督办。",
+            SupervisedManual => "期间内督办人员发起的督办次数。",
+            SupervisedAutomatic => "期间内办理超期由系统自动督办的次数。",
+            Extensions => "期间内提出的延期申请数。",
+            ExtensionsApproved => "期间内提出、已批准的延期申请数。",
+            ExtensionsDenied => "期间内提出、被驳回的延期申请数。",
+            AvgHandlingWd => "期间内首次实体答复的工单，自签收至答复的平均工作日数。",
+        }
+    }
+
     /// What the numerator and denominator of a ratio count, as a column heading says it.
     pub fn parts(self) -> Option<(&'static str, &'static str)> {
         use Figure::*;

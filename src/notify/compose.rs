@@ -32,10 +32,7 @@ impl View {
 
     /// The case's page in the console, where the reader can act on it.
     pub fn ticket_link(&self, ticket: &str) -> String {
-        format!(
-            "{}/tickets/{ticket}",
-            self.public_url.trim_end_matches('/')
-        )
+        format!("{}/tickets/{ticket}", self.public_url.trim_end_matches('/'))
     }
 }
 
@@ -316,10 +313,7 @@ mod tests {
         assert_eq!(c["deadline"]["wording"], "1个工作日");
         assert_eq!(c["lead_department"], "区市场监管局");
         assert_eq!(c["level_label"], "超期催办");
-        assert_eq!(
-            c["link"],
-            "https://12345.example.gov.cn/tickets/0193"
-        );
+        assert_eq!(c["link"], "https://12345.example.gov.cn/tickets/0193");
     }
 
     #[test]

@@ -187,7 +187,7 @@ fn the_dispatch_mail_says_what_to_do_by_when() {
     assert!(text.contains("签收期限：2026年11月30日（周一）17:30（1个工作日）"));
     assert!(text.contains("办理期限：2026年12月18日（周五）17:30（15个工作日）"));
     assert!(text.contains("协办单位：区人力资源和社会保障局"));
-    assert!(text.contains(
-        "https://12345.example.gov.cn/tickets/0193a0b0-0000-7000-8000-000000000123"
-    ));
+    assert!(
+        text.contains("https://12345.example.gov.cn/tickets/0193a0b0-0000-7000-8000-000000000123")
+    );
 }
