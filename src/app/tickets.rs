@@ -191,8 +191,14 @@ pub fn list(conn: &mut DbConn, actor: &Actor, mut filter: Filter) -> Result<Vec<
         let unknown = FieldError::new("department", format!("unknown department '{code}'"));
         return Err(AppError::Domain(unknown.into()));
     }
-    if actor.role() == Some(Role::Department) {
-        filter.visible_to = actor.department().cloned();
+    // A department sees what it leads or co-handles; a filter on either of its own already says
+    // so (and the queue's index then serves the query alone).
+    let own = actor.department();
+    if actor.role() == Some(Role::Department)
+        && filter.lead.as_ref() != own
+        && filter.co_handler.as_ref() != own
+    {
+        filter.visible_to = own.cloned();
     }
     Ok(repo::list(conn, &filter)?)
 }

@@ -65,33 +65,31 @@ where
 
 /// Appends a change's counts, in its transaction.
 pub fn append(conn: &mut DbConn, deltas: &Deltas) -> Result<(), StoreError> {
-    insert_rows(conn, "kpi_deltas", true, deltas, "")
+    insert_rows(conn, "kpi_deltas", deltas, "")
 }
 
-/// `INSERT`s `rows` into `table` in statements of up to 400 rows, each with a new UUIDv7 id
-/// when `with_id`, followed by `tail` (an `ON CONFLICT` clause, or nothing).
+/// `INSERT`s `rows` into `table` in statements of up to 400 rows, followed by `tail` (an
+/// `ON CONFLICT` clause, or nothing).
 fn insert_rows(
     conn: &mut DbConn,
     table: &str,
-    with_id: bool,
     rows: &Deltas,
     tail: &str,
 ) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let rows: Vec<_> = rows.iter().collect();
-    let per_row = 4 + Counter::ALL.len() + with_id as usize;
+    let per_row = 4 + Counter::ALL.len();
     let one = format!("({})", vec!["?"; per_row].join(", "));
     for chunk in rows.chunks(400) {
         let sql = format!(
-            "INSERT INTO {table} ({}day, unit, category, channel, {}) VALUES {} {tail}",
-            if with_id { "id, " } else { "" },
+            "INSERT INTO {table} (day, unit, category, channel, {}) VALUES {} {tail}",
             counter_columns(),
             vec![one.as_str(); chunk.len()].join(", ")
         );
         let mut binds = Vec::with_capacity(chunk.len() * per_row);
         for (key, tally) in chunk {
-            if with_id {
-                binds.push(Bind::Text(uuid::Uuid::now_v7().to_string()));
-            }
             binds.push(Bind::Text(key.day.to_string()));
             binds.push(Bind::Text(unit_text(key.unit.as_ref())));
             binds.push(Bind::Text(key.category.to_string()));
@@ -106,14 +104,15 @@ fn insert_rows(
 /// Folds up to `limit` appended counts into `kpi_counts`, in the caller's transaction; returns
 /// how many. On PostgreSQL rows another instance is folding are skipped.
 pub fn fold(conn: &mut DbConn, limit: i64) -> Result<usize, StoreError> {
-    let lock = if backend::is_postgres(conn) {
-        "FOR UPDATE SKIP LOCKED"
+    // Rows are taken by their place in the table: SQLite's rowid, PostgreSQL's ctid (stable
+    // while the rows are locked by this transaction).
+    let taken = if backend::is_postgres(conn) {
+        "ctid = ANY(ARRAY(SELECT ctid FROM kpi_deltas LIMIT ? FOR UPDATE SKIP LOCKED))"
     } else {
-        ""
+        "rowid IN (SELECT rowid FROM kpi_deltas ORDER BY rowid LIMIT ?)"
     };
     let sql = format!(
-        "DELETE FROM kpi_deltas WHERE id IN (SELECT id FROM kpi_deltas ORDER BY id LIMIT ? {lock})
-         RETURNING day, unit, category, channel, {}",
+        "DELETE FROM kpi_deltas WHERE {taken} RETURNING day, unit, category, channel, {}",
         counter_columns()
     );
     let taken: Vec<Keyed> = backend::load(conn, &sql, &[Bind::Int(limit)])?;
@@ -137,7 +136,7 @@ fn add_counts(conn: &mut DbConn, sums: &Deltas) -> Result<(), StoreError> {
         "ON CONFLICT (day, unit, category, channel) DO UPDATE SET {}",
         set.join(", ")
     );
-    insert_rows(conn, "kpi_counts", false, sums, &tail)
+    insert_rows(conn, "kpi_counts", sums, &tail)
 }
 
 /// Every count, under its full key: folded and appended together.

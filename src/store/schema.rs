@@ -207,8 +207,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    kpi_deltas (id) {
-        id -> Text,
+    kpi_deltas (day, unit, category, channel) {
         day -> Text,
         unit -> Text,
         category -> Text,

@@ -63,8 +63,8 @@ CREATE TABLE kpi_counts (
     PRIMARY KEY (day, unit, category, channel)
 );
 
+-- Appended to, folded away: no key to keep up (the fold takes rows by their place, rowid or ctid).
 CREATE TABLE kpi_deltas (
-    id                   TEXT PRIMARY KEY,
     day                  TEXT NOT NULL,
     unit                 TEXT NOT NULL,
     category             TEXT NOT NULL,
