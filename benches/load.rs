@@ -627,6 +627,23 @@ fn run_store(
 fn prepare(pool: &Pool, settings: &Settings, n: usize, department: &str, writers: usize) {
     let started = Instant::now();
     let counter = AtomicUsize::new(0);
+    // Every other ticket dispatched, spread over the district's departments as cases are (a
+    // fifth of them to `department`, whose queues and lists the scenarios read).
+    let mut codes: Vec<String> = settings
+        .department_names
+        .get(&mut pool.get().unwrap())
+        .expect("departments")
+        .keys()
+        .filter(|c| c.as_str() != department)
+        .cloned()
+        .collect();
+    codes.sort();
+    let lead_of = |i: usize| -> String {
+        match (i / 2) % 5 {
+            0 => department.to_string(),
+            _ => codes[(i / 10) % codes.len().max(1)].clone(),
+        }
+    };
     std::thread::scope(|scope| {
         for _ in 0..writers {
             scope.spawn(|| {
@@ -646,7 +663,7 @@ fn prepare(pool: &Pool, settings: &Settings, n: usize, department: &str, writers
                             &operator,
                             ticket,
                             ActionKind::Dispatch,
-                            &json!({"department": department}),
+                            &json!({"department": lead_of(i)}),
                             None,
                             store::now(),
                         )
@@ -656,10 +673,14 @@ fn prepare(pool: &Pool, settings: &Settings, n: usize, department: &str, writers
             });
         }
     });
-    // After a bulk load, as after any import: the planner's statistics of the tables as they now
-    // are (autovacuum would get there, in its own time).
+    // After a bulk load, as after any import: the planner's statistics and (PostgreSQL) the
+    // visibility map of the tables as they now are (autovacuum would get there in its own time).
     let mut conn = pool.get().expect("a connection");
-    diesel::RunQueryDsl::execute(diesel::sql_query("ANALYZE"), &mut *conn).expect("analyze");
+    let statement = match &*conn {
+        store::DbConn::Postgres(_) => "VACUUM ANALYZE",
+        store::DbConn::Sqlite(_) => "ANALYZE",
+    };
+    diesel::RunQueryDsl::execute(diesel::sql_query(statement), &mut *conn).expect("analyze");
     println!(
         "prepared {n} tickets in {:.1} s",
         started.elapsed().as_secs_f64()
