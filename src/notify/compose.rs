@@ -186,17 +186,20 @@ pub fn digest_context(view: &View, data: &Value, as_of: NaiveDateTime) -> Value 
     })
 }
 
+/// A figure as written with a report's notification (`{value, numerator, denominator}`), as a
+/// mail says it: `98.8%` (or nothing when it has no cases), `395/400`, or the count.
+fn figure(f: &Value) -> Value {
+    json!({
+        "value": f["value"].as_f64().filter(|_| f["denominator"].is_i64()).map(|v| format!("{:.1}%", v * 100.0)),
+        "count": f["value"].as_i64(),
+        "parts": f["denominator"].as_i64().map(|d| format!("{}/{d}", f["numerator"].as_i64().unwrap_or(0))),
+    })
+}
+
 /// The context of the monthly report, from the figures written with it.
 pub fn monthly_context(view: &View, data: &Value) -> Value {
     let text = |key: &str| data.get(key).and_then(Value::as_str).unwrap_or_default();
-    let figure = |key: &str| {
-        let f = &data["figures"][key];
-        json!({
-            "value": f["value"].as_f64().map(|v| format!("{:.1}%", v * 100.0)),
-            "count": f["value"].as_i64(),
-            "parts": f["denominator"].as_i64().map(|d| format!("{}/{d}", f["numerator"].as_i64().unwrap_or(0))),
-        })
-    };
+    let figure = |key: &str| figure(&data["figures"][key]);
     let from = text("from");
     let until = chrono::NaiveDate::parse_from_str(text("to"), "%Y-%m-%d")
         .ok()

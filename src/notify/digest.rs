@@ -74,24 +74,8 @@ pub fn queue(
         let to = recipients::resolve(c, &wanted, &settings.mail)?
             .remove(&Recipient::Supervisors)
             .unwrap_or_default();
-        let id = uuid::Uuid::now_v7().to_string();
-        let row = OutboxRow {
-            id,
-            ticket_id: None,
-            event_id: None,
-            template: "digest".into(),
-            recipients: json!({"to": to, "roles": [Recipient::Supervisors]}).to_string(),
-            data: data.to_string(),
-            status: if to.is_empty() { "failed" } else { "pending" }.into(),
-            attempts: 0,
-            next_attempt_at: now,
-            last_error: to
-                .is_empty()
-                .then(|| "no address for any recipient".to_string()),
-            sent_at: None,
-            message_id: message_id.clone(),
-            created_at: now,
-        };
+        let roles = json!([Recipient::Supervisors]);
+        let row = OutboxRow::summary("digest", &to, &roles, &data, &message_id, now);
         Ok(outbox::insert_once(c, &row)?)
     })
 }

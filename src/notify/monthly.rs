@@ -103,24 +103,8 @@ pub fn queue(
         let mut to: Vec<String> = found.into_values().flatten().collect();
         to.sort();
         to.dedup();
-        let row = OutboxRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            ticket_id: None,
-            event_id: None,
-            template: "monthly".into(),
-            recipients: json!({"to": to, "roles": [Recipient::Leadership, Recipient::Supervisors]})
-                .to_string(),
-            data: data.to_string(),
-            status: if to.is_empty() { "failed" } else { "pending" }.into(),
-            attempts: 0,
-            next_attempt_at: now,
-            last_error: to
-                .is_empty()
-                .then(|| "no address for any recipient".to_string()),
-            sent_at: None,
-            message_id: message_id.clone(),
-            created_at: now,
-        };
+        let roles = json!([Recipient::Leadership, Recipient::Supervisors]);
+        let row = OutboxRow::summary("monthly", &to, &roles, &data, &message_id, now);
         Ok(outbox::insert_once(c, &row)?)
     })
 }

@@ -27,6 +27,15 @@ fn counter_columns() -> String {
         .join(", ")
 }
 
+/// `CAST(SUM(c) AS BIGINT) AS c` for every counter (PostgreSQL sums BIGINT as NUMERIC).
+fn summed_columns() -> String {
+    Counter::ALL
+        .iter()
+        .map(|c| format!("CAST(SUM({0}) AS BIGINT) AS {0}", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn tally<'a, DB, R>(row: &R) -> deserialize::Result<Tally>
 where
     DB: Backend,
@@ -141,17 +150,13 @@ fn add_counts(conn: &mut DbConn, sums: &Deltas) -> Result<(), StoreError> {
 
 /// Every count, under its full key: folded and appended together.
 pub fn all(conn: &mut DbConn) -> Result<Deltas, StoreError> {
-    let sums: Vec<String> = Counter::ALL
-        .iter()
-        .map(|c| format!("CAST(SUM({0}) AS BIGINT) AS {0}", c.as_str()))
-        .collect();
     let columns = counter_columns();
     let sql = format!(
         "SELECT day, unit, category, channel, {} FROM (
              SELECT day, unit, category, channel, {columns} FROM kpi_counts
              UNION ALL SELECT day, unit, category, channel, {columns} FROM kpi_deltas) AS k
          GROUP BY day, unit, category, channel",
-        sums.join(", ")
+        summed_columns()
     );
     let rows: Vec<Keyed> = backend::load(conn, &sql, &[])?;
     Ok(rows
@@ -165,9 +170,7 @@ pub fn all(conn: &mut DbConn) -> Result<Deltas, StoreError> {
 /// transaction. On PostgreSQL other writers' appends wait until it commits, so none is lost
 /// or counted twice.
 pub fn replace(conn: &mut DbConn, counts: &Deltas) -> Result<(), StoreError> {
-    if backend::is_postgres(conn) {
-        backend::execute(conn, "LOCK TABLE kpi_deltas IN EXCLUSIVE MODE", &[])?;
-    }
+    lock(conn)?;
     backend::execute(conn, "DELETE FROM kpi_deltas", &[])?;
     backend::execute(conn, "DELETE FROM kpi_counts", &[])?;
     add_counts(conn, counts)
@@ -264,10 +267,6 @@ pub fn sums(
     today: NaiveDate,
 ) -> Result<Vec<Group>, StoreError> {
     let columns = counter_columns();
-    let sums: Vec<String> = Counter::ALL
-        .iter()
-        .map(|c| format!("CAST(SUM({0}) AS BIGINT) AS {0}", c.as_str()))
-        .collect();
     let only = if unit.is_some() { "AND unit = ?" } else { "" };
     let part = |table: &str| {
         format!(
@@ -281,7 +280,7 @@ pub fn sums(
              CAST(SUM(CASE WHEN day < ? THEN interim_due ELSE interim_ended END) AS BIGINT) AS interim_counted
          FROM ({counts} UNION ALL {deltas}) AS k GROUP BY {grp}",
         grp = by.column(),
-        sums = sums.join(", "),
+        sums = summed_columns(),
         counts = part("kpi_counts"),
         deltas = part("kpi_deltas"),
     );
@@ -328,36 +327,29 @@ pub struct Overdue {
     pub level: i32,
 }
 
-/// Every timer running at `at` and past due then (of one unit when `unit` is set), longest
-/// overdue first; at most `limit`. A timer ended since is judged as it stood at `at`.
-pub fn overdue(
-    conn: &mut DbConn,
-    at: NaiveDateTime,
-    unit: Option<&str>,
-    limit: i64,
-) -> Result<Vec<Overdue>, StoreError> {
+/// `SELECT {columns}` over the timers running at `at` and past due then (of one unit when
+/// `unit` is set), joined to their tickets (`m`, `t`): two index ranges rather than one `OR` —
+/// timers running now, and those ended after `at` — as one `UNION ALL`, with its binds.
+fn past_due_at(columns: &str, at: NaiveDateTime, unit: Option<&str>) -> (String, Vec<Bind>) {
     let only = if unit.is_some() {
         "AND COALESCE(m.department, '') = ?"
     } else {
         ""
     };
-    // Two index ranges rather than one `OR`: timers running now, and those ended after `at`.
     let part = |running: &str| {
         format!(
-            "SELECT t.id AS ticket_id, t.number, t.subject, t.enterprise_name AS enterprise, t.category,
-                    t.channel, t.state, COALESCE(m.department, '') AS unit, m.kind, m.due_at, m.level
-             FROM timers m JOIN tickets t ON t.id = m.ticket_id
+            "SELECT {columns} FROM timers m JOIN tickets t ON t.id = m.ticket_id
              WHERE {running} AND m.due_at < ? AND m.started_at <= ? {only}"
         )
     };
     let sql = format!(
-        "SELECT * FROM ({} UNION ALL {}) AS o ORDER BY due_at, ticket_id LIMIT ?",
+        "{} UNION ALL {}",
         part("m.ended_at IS NULL"),
         part("m.ended_at > ?")
     );
     let mut binds = vec![];
-    for running in [false, true] {
-        if running {
+    for ended_after in [false, true] {
+        if ended_after {
             binds.push(Bind::Time(at));
         }
         binds.push(Bind::Time(at));
@@ -366,6 +358,24 @@ pub fn overdue(
             binds.push(Bind::Text(u.to_string()));
         }
     }
+    (sql, binds)
+}
+
+/// Every timer running at `at` and past due then (of one unit when `unit` is set), longest
+/// overdue first; at most `limit`. A timer ended since is judged as it stood at `at`.
+pub fn overdue(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+    unit: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Overdue>, StoreError> {
+    let (timers, mut binds) = past_due_at(
+        "t.id AS ticket_id, t.number, t.subject, t.enterprise_name AS enterprise, t.category,
+         t.channel, t.state, COALESCE(m.department, '') AS unit, m.kind, m.due_at, m.level",
+        at,
+        unit,
+    );
+    let sql = format!("SELECT * FROM ({timers}) AS o ORDER BY due_at, ticket_id LIMIT ?");
     binds.push(Bind::Int(limit));
     backend::load(conn, &sql, &binds)
 }
@@ -386,49 +396,23 @@ pub fn overdue_counts(
     by: Dimension,
     unit: Option<&str>,
 ) -> Result<(Vec<(String, i64)>, i64), StoreError> {
-    let only = if unit.is_some() {
-        "AND COALESCE(m.department, '') = ?"
-    } else {
-        ""
-    };
     let grp = match by {
         Dimension::Unit => "COALESCE(m.department, '')",
         Dimension::Category => "t.category",
         Dimension::Channel => "t.channel",
     };
-    let part = |running: &str| {
-        format!(
-            "SELECT m.ticket_id, {grp} AS grp FROM timers m JOIN tickets t ON t.id = m.ticket_id
-             WHERE {running} AND m.due_at < ? AND m.started_at <= ? {only}"
-        )
-    };
-    let both = format!(
-        "{} UNION ALL {}",
-        part("m.ended_at IS NULL"),
-        part("m.ended_at > ?")
-    );
-    let mut binds = vec![];
-    for running in [false, true] {
-        if running {
-            binds.push(Bind::Time(at));
-        }
-        binds.push(Bind::Time(at));
-        binds.push(Bind::Time(at));
-        if let Some(u) = unit {
-            binds.push(Bind::Text(u.to_string()));
-        }
-    }
+    let (timers, binds) = past_due_at(&format!("m.ticket_id, {grp} AS grp"), at, unit);
     let grouped: Vec<Counted> = backend::load(
         conn,
         &format!(
-            "SELECT grp, CAST(COUNT(DISTINCT ticket_id) AS BIGINT) AS n FROM ({both}) AS o GROUP BY grp"
+            "SELECT grp, CAST(COUNT(DISTINCT ticket_id) AS BIGINT) AS n FROM ({timers}) AS o GROUP BY grp"
         ),
         &binds,
     )?;
     let total: Vec<Counted> = backend::load(
         conn,
         &format!(
-            "SELECT '' AS grp, CAST(COUNT(DISTINCT ticket_id) AS BIGINT) AS n FROM ({both}) AS o"
+            "SELECT '' AS grp, CAST(COUNT(DISTINCT ticket_id) AS BIGINT) AS n FROM ({timers}) AS o"
         ),
         &binds,
     )?;

@@ -429,6 +429,35 @@ impl OutboxRow {
             created_at: now,
         }
     }
+
+    /// A notification of no one ticket (the daily digest, the monthly report) to `to`, once
+    /// per `message_id`. With no address at all it is written `failed`, never dropped.
+    pub fn summary(
+        template: &str,
+        to: &[String],
+        roles: &serde_json::Value,
+        data: &serde_json::Value,
+        message_id: &str,
+        now: NaiveDateTime,
+    ) -> Self {
+        OutboxRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            ticket_id: None,
+            event_id: None,
+            template: template.to_string(),
+            recipients: serde_json::json!({"to": to, "roles": roles}).to_string(),
+            data: data.to_string(),
+            status: if to.is_empty() { "failed" } else { "pending" }.into(),
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: to
+                .is_empty()
+                .then(|| "no address for any recipient".to_string()),
+            sent_at: None,
+            message_id: message_id.to_string(),
+            created_at: now,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

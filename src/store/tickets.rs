@@ -215,11 +215,68 @@ pub struct Filter {
     pub limit: i64,
 }
 
-/// A page of tickets, newest first.
+/// Which of a department's cases a query of ids asks for.
+#[derive(Clone, Copy)]
+enum Part<'a> {
+    /// Every case the filters allow.
+    All,
+    /// Those `department` leads.
+    Led(&'a DepartmentCode),
+    /// Those it co-handles.
+    CoHandled(&'a DepartmentCode),
+}
+
+/// A page of tickets, newest first. The page's ids come first, in queries an index can often
+/// answer alone (a department's queue reads its `(lead_department, state, id)` range; whole rows
+/// drew PostgreSQL to scan the table backwards from the newest), then the rows by id. "Led or
+/// co-handled by" is asked as two such queries, merged: one `OR` left the planner no index to
+/// follow.
 pub fn list(conn: &mut DbConn, filter: &Filter) -> Result<Vec<Ticket>, StoreError> {
-    let mut query = tickets::table
+    let departments: Vec<&DepartmentCode> = [&filter.department, &filter.visible_to]
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut ids = match departments.as_slice() {
+        [d] => {
+            let mut ids = page_ids(conn, filter, Part::Led(d))?;
+            ids.extend(page_ids(conn, filter, Part::CoHandled(d))?);
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            ids.dedup();
+            ids
+        }
+        [a, b] if a == b => {
+            let mut ids = page_ids(conn, filter, Part::Led(a))?;
+            ids.extend(page_ids(conn, filter, Part::CoHandled(a))?);
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            ids.dedup();
+            ids
+        }
+        _ => page_ids(conn, filter, Part::All)?,
+    };
+    ids.truncate(filter.limit.max(0) as usize);
+    let mut rows = tickets::table
+        .filter(tickets::id.eq_any(&ids))
         .select(TicketRow::as_select())
+        .load(conn)?;
+    rows.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+    with_departments(conn, rows)
+}
+
+/// The ids of a page of tickets, newest first: those `filter` allows, of `part`.
+fn page_ids(conn: &mut DbConn, filter: &Filter, part: Part) -> Result<Vec<String>, StoreError> {
+    let mut query = tickets::table
+        .select(tickets::id)
         .into_boxed::<MultiBackend>();
+    match part {
+        Part::Led(d) => query = query.filter(tickets::lead_department.eq(d.to_string())),
+        Part::CoHandled(d) => {
+            let co_handled = ticket_departments::table
+                .filter(ticket_departments::department_code.eq(d.to_string()))
+                .select(ticket_departments::ticket_id);
+            query = query.filter(tickets::id.eq_any(co_handled));
+        }
+        Part::All => {}
+    }
     if let Some(state) = filter.state {
         query = query.filter(tickets::state.eq(state.to_string()));
     }
@@ -257,10 +314,11 @@ pub fn list(conn: &mut DbConn, filter: &Filter) -> Result<Vec<Ticket>, StoreErro
         Some(false) => query = query.filter(tickets::pending_extension.is_null()),
         None => {}
     }
-    for department in [&filter.department, &filter.visible_to]
+    // Asked apart above when there is one department to ask about; both kept here otherwise.
+    let either = [&filter.department, &filter.visible_to]
         .into_iter()
-        .flatten()
-    {
+        .flatten();
+    for department in either.filter(|_| matches!(part, Part::All)) {
         let co_handled = ticket_departments::table
             .filter(ticket_departments::department_code.eq(department.to_string()))
             .select(ticket_departments::ticket_id);
@@ -318,11 +376,10 @@ pub fn list(conn: &mut DbConn, filter: &Filter) -> Result<Vec<Ticket>, StoreErro
     if let Some(before) = filter.before {
         query = query.filter(tickets::id.lt(before.to_string()));
     }
-    let rows = query
+    Ok(query
         .order(tickets::id.desc())
         .limit(filter.limit)
-        .load(conn)?;
-    with_departments(conn, rows)
+        .load(conn)?)
 }
 
 /// The timeline of a ticket in order, after the event with sequence number `after`.
