@@ -386,10 +386,17 @@ fn case(
     (t, events, timers)
 }
 
-fn insert<T>(conn: &mut DbConn, rows: &[T], each: usize, f: impl Fn(&mut DbConn, &[T])) {
-    for chunk in rows.chunks(each) {
-        f(conn, chunk);
-    }
+/// Inserts `rows` into `table`, `each` rows a statement, on either backend.
+macro_rules! insert {
+    ($conn:expr, $table:path, $rows:expr, $each:expr) => {
+        for chunk in $rows.chunks($each) {
+            match &mut *$conn {
+                DbConn::Postgres(pg) => diesel::insert_into($table).values(chunk).execute(pg),
+                DbConn::Sqlite(lite) => diesel::insert_into($table).values(chunk).execute(lite),
+            }
+            .unwrap();
+        }
+    };
 }
 
 fn run(backend: &str, url: &str, n: usize, runs: usize) {
@@ -431,48 +438,9 @@ fn run(backend: &str, url: &str, n: usize, runs: usize) {
         n_events += event_rows.len();
         n_timers += timer_rows.len();
         closedloop::store::conn::write(&mut conn, |c| -> Result<(), diesel::result::Error> {
-            insert(c, &ticket_rows, 1000, |c, rows| match c {
-                DbConn::Postgres(pg) => {
-                    diesel::insert_into(tickets::table)
-                        .values(rows)
-                        .execute(pg)
-                        .unwrap();
-                }
-                DbConn::Sqlite(lite) => {
-                    diesel::insert_into(tickets::table)
-                        .values(rows)
-                        .execute(lite)
-                        .unwrap();
-                }
-            });
-            insert(c, &event_rows, 2000, |c, rows| match c {
-                DbConn::Postgres(pg) => {
-                    diesel::insert_into(ticket_events::table)
-                        .values(rows)
-                        .execute(pg)
-                        .unwrap();
-                }
-                DbConn::Sqlite(lite) => {
-                    diesel::insert_into(ticket_events::table)
-                        .values(rows)
-                        .execute(lite)
-                        .unwrap();
-                }
-            });
-            insert(c, &timer_rows, 2000, |c, rows| match c {
-                DbConn::Postgres(pg) => {
-                    diesel::insert_into(timers::table)
-                        .values(rows)
-                        .execute(pg)
-                        .unwrap();
-                }
-                DbConn::Sqlite(lite) => {
-                    diesel::insert_into(timers::table)
-                        .values(rows)
-                        .execute(lite)
-                        .unwrap();
-                }
-            });
+            insert!(c, tickets::table, ticket_rows, 1000);
+            insert!(c, ticket_events::table, event_rows, 2000);
+            insert!(c, timers::table, timer_rows, 2000);
             Ok(())
         })
         .unwrap();

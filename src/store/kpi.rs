@@ -328,9 +328,20 @@ pub struct Overdue {
 }
 
 /// `SELECT {columns}` over the timers running at `at` and past due then (of one unit when
-/// `unit` is set), joined to their tickets (`m`, `t`): two index ranges rather than one `OR` —
-/// timers running now, and those ended after `at` — as one `UNION ALL`, with its binds.
-fn past_due_at(columns: &str, at: NaiveDateTime, unit: Option<&str>) -> (String, Vec<Bind>) {
+/// `unit` is set) as `m`, with their tickets as `t` when `tickets`: two index ranges rather
+/// than one `OR` — timers running now, and those ended after `at` — as one `UNION ALL`, with
+/// its binds.
+fn past_due_at(
+    columns: &str,
+    tickets: bool,
+    at: NaiveDateTime,
+    unit: Option<&str>,
+) -> (String, Vec<Bind>) {
+    let join = if tickets {
+        "JOIN tickets t ON t.id = m.ticket_id"
+    } else {
+        ""
+    };
     let only = if unit.is_some() {
         "AND COALESCE(m.department, '') = ?"
     } else {
@@ -338,7 +349,7 @@ fn past_due_at(columns: &str, at: NaiveDateTime, unit: Option<&str>) -> (String,
     };
     let part = |running: &str| {
         format!(
-            "SELECT {columns} FROM timers m JOIN tickets t ON t.id = m.ticket_id
+            "SELECT {columns} FROM timers m {join}
              WHERE {running} AND m.due_at < ? AND m.started_at <= ? {only}"
         )
     };
@@ -372,6 +383,7 @@ pub fn overdue(
     let (timers, mut binds) = past_due_at(
         "t.id AS ticket_id, t.number, t.subject, t.enterprise_name AS enterprise, t.category,
          t.channel, t.state, COALESCE(m.department, '') AS unit, m.kind, m.due_at, m.level",
+        true,
         at,
         unit,
     );
@@ -401,7 +413,13 @@ pub fn overdue_counts(
         Dimension::Category => "t.category",
         Dimension::Channel => "t.channel",
     };
-    let (timers, binds) = past_due_at(&format!("m.ticket_id, {grp} AS grp"), at, unit);
+    // Only a category or channel needs the ticket; the unit is the timer's.
+    let (timers, binds) = past_due_at(
+        &format!("m.ticket_id, {grp} AS grp"),
+        by != Dimension::Unit,
+        at,
+        unit,
+    );
     let grouped: Vec<Counted> = backend::load(
         conn,
         &format!(
@@ -409,6 +427,7 @@ pub fn overdue_counts(
         ),
         &binds,
     )?;
+    let (timers, binds) = past_due_at("m.ticket_id", false, at, unit);
     let total: Vec<Counted> = backend::load(
         conn,
         &format!(

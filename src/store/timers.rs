@@ -38,12 +38,32 @@ pub fn running_for(
     conn: &mut DbConn,
     tickets: &[TicketId],
 ) -> Result<BTreeMap<TicketId, Vec<Timer>>, StoreError> {
+    for_tickets(conn, tickets, true)
+}
+
+/// Every timer of many tickets, each ticket's in the order they started.
+pub fn all_for(
+    conn: &mut DbConn,
+    tickets: &[TicketId],
+) -> Result<BTreeMap<TicketId, Vec<Timer>>, StoreError> {
+    for_tickets(conn, tickets, false)
+}
+
+fn for_tickets(
+    conn: &mut DbConn,
+    tickets: &[TicketId],
+    running_only: bool,
+) -> Result<BTreeMap<TicketId, Vec<Timer>>, StoreError> {
     let keys: Vec<String> = tickets.iter().map(ToString::to_string).collect();
-    let rows = timers::table
+    let mut query = timers::table
         .filter(timers::ticket_id.eq_any(keys))
-        .filter(timers::ended_at.is_null())
-        .order(timers::started_at.asc())
         .select(TimerRow::as_select())
+        .into_boxed::<super::conn::MultiBackend>();
+    if running_only {
+        query = query.filter(timers::ended_at.is_null());
+    }
+    let rows = query
+        .order((timers::started_at.asc(), timers::id.asc()))
         .load(conn)?;
     let mut by_ticket: BTreeMap<TicketId, Vec<Timer>> = BTreeMap::new();
     for row in rows {
@@ -194,28 +214,6 @@ pub fn overdue(
         .select(diesel::dsl::count(timers::ticket_id).aggregate_distinct())
         .first(conn)?;
     Ok((rows, tickets))
-}
-
-/// Every timer of many tickets, each ticket's in the order they started.
-pub fn all_for(
-    conn: &mut DbConn,
-    tickets: &[TicketId],
-) -> Result<BTreeMap<TicketId, Vec<Timer>>, StoreError> {
-    let keys: Vec<String> = tickets.iter().map(ToString::to_string).collect();
-    let rows = timers::table
-        .filter(timers::ticket_id.eq_any(keys))
-        .order((timers::started_at.asc(), timers::id.asc()))
-        .select(TimerRow::as_select())
-        .load(conn)?;
-    let mut by_ticket: BTreeMap<TicketId, Vec<Timer>> = BTreeMap::new();
-    for row in rows {
-        let ticket = row
-            .ticket_id
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("timer {}", row.id)))?;
-        by_ticket.entry(ticket).or_default().push(row.into_timer()?);
-    }
-    Ok(by_ticket)
 }
 
 /// Sets who answers for a timer's stage, as counted again from its ticket's timeline.

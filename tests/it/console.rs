@@ -3,10 +3,9 @@
 //! what people typed is escaped; a session ended by logout opens nothing; the case page offers
 //! only what the lifecycle allows, and a page out of date is refused and shown again fresh.
 
-use crate::common::browser::Browser;
+use crate::common::browser::{Browser, PASSWORD, people};
 use crate::common::{Backend, TestApp, complaint, count, id};
 use actix_web::http::StatusCode;
-use closedloop::domain::ticket::Role;
 use serde_json::json;
 
 on_both_backends!(
@@ -24,31 +23,6 @@ on_both_backends!(
     a_database_away_is_the_503_page,
     every_form_needs_its_token,
 );
-
-const PASSWORD: &str = "correct horse battery";
-
-/// The demo people, with a password each.
-fn people(app: &TestApp) {
-    for (name, role, department) in [
-        ("op", Role::Operator, None),
-        ("sup", Role::Supervisor, None),
-        ("adm", Role::Admin, None),
-        ("sj", Role::Department, Some("shijian")),
-        ("sf", Role::Department, Some("sifa")),
-    ] {
-        closedloop::app::accounts::add_user(
-            &mut app.conn(),
-            &closedloop::app::accounts::NewUser {
-                username: name.into(),
-                role,
-                department: department.map(str::to_string),
-                email: None,
-            },
-            Some(PASSWORD),
-        )
-        .expect("a user");
-    }
-}
 
 async fn signed_out_visitors_go_to_the_sign_in_page(backend: Backend) {
     let app = TestApp::spawn(backend).await;

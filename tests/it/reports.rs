@@ -6,7 +6,7 @@
 //! JSON; scoping by role; empty denominators are null; the console's report page; the monthly
 //! report sent once by two mailers.
 
-use crate::common::browser::Browser;
+use crate::common::browser::{Browser, PASSWORD, people};
 use crate::common::smtp::SmtpServer;
 use crate::common::{Backend, TestApp, complaint, count};
 use actix_web::http::StatusCode;
@@ -1057,24 +1057,7 @@ async fn the_monthly_report_is_mailed_once_with_its_workbook(backend: Backend) {
 async fn the_console_shows_the_month_to_each_role(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     run_month(&app);
-    const PASSWORD: &str = "correct horse battery";
-    for (name, role, department) in [
-        ("sup", Role::Supervisor, None),
-        ("sf", Role::Department, Some("sifa")),
-        ("op", Role::Operator, None),
-    ] {
-        closedloop::app::accounts::add_user(
-            &mut app.conn(),
-            &closedloop::app::accounts::NewUser {
-                username: name.into(),
-                role,
-                department: department.map(str::to_string),
-                email: None,
-            },
-            Some(PASSWORD),
-        )
-        .unwrap();
-    }
+    people(&app);
     let march = "/reports?period=custom&from=2026-03-01&until=2026-03-31";
     let mut nobody = Browser::new(&app);
     assert!(nobody.get(march).await.location().starts_with("/login"));

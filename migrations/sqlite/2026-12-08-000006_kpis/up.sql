@@ -103,6 +103,7 @@ CREATE TABLE kpi_rebuilds (
 );
 INSERT INTO kpi_rebuilds (name, built_at) SELECT 'kpi', CURRENT_TIMESTAMP WHERE NOT EXISTS (SELECT 1 FROM tickets);
 
--- `overdue_open` at a moment: timers running then (still running, or ended after it) past due.
-CREATE INDEX timers_running_due_idx ON timers (due_at) WHERE ended_at IS NULL;
+-- `overdue_open` at a moment: timers running then (still running, or ended after it) past due;
+-- the running ones counted from the index alone.
+CREATE INDEX timers_running_due_idx ON timers (due_at, started_at, department, ticket_id) WHERE ended_at IS NULL;
 CREATE INDEX timers_ended_at_idx ON timers (ended_at);

@@ -39,6 +39,33 @@ impl Page {
     }
 }
 
+/// The console's people's password.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// People to sign in as: `op`, `sup`, `adm`, `sj` (区市监局) and `sf` (区司法局), password `PASSWORD`.
+pub fn people(app: &TestApp) {
+    use closedloop::domain::ticket::Role;
+    for (name, role, department) in [
+        ("op", Role::Operator, None),
+        ("sup", Role::Supervisor, None),
+        ("adm", Role::Admin, None),
+        ("sj", Role::Department, Some("shijian")),
+        ("sf", Role::Department, Some("sifa")),
+    ] {
+        closedloop::app::accounts::add_user(
+            &mut app.conn(),
+            &closedloop::app::accounts::NewUser {
+                username: name.into(),
+                role,
+                department: department.map(str::to_string),
+                email: None,
+            },
+            Some(PASSWORD),
+        )
+        .expect("a user");
+    }
+}
+
 /// `a=b&c=d` with each part percent-encoded.
 pub fn encode(pairs: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(pairs).expect("pairs encode")
