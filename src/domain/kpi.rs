@@ -6,7 +6,7 @@
 
 use super::calendar::Calendar;
 use super::department::DepartmentCode;
-use super::lifecycle::effects::Event;
+use super::lifecycle::event::Event;
 use super::sla::TimerKind;
 use super::ticket::{Actor, Category, Channel, Outcome, Ticket};
 use super::timer::{Timer, TimerOutcome};

@@ -3,8 +3,9 @@
 use super::action::{ActionKind, Party};
 use super::clocks::{self, TimerChanges};
 use super::context::{Context, Request};
-use super::effects::{Effects, Event};
+use super::effects::Effects;
 use super::error::DomainError;
+use super::event::Event;
 use super::payload::*;
 use crate::domain::field::{FieldError, from_json};
 use crate::domain::notification;

@@ -3,8 +3,9 @@
 
 use super::clocks::TimerChanges;
 use super::context::Context;
-use super::effects::{Effects, Event};
+use super::effects::Effects;
 use super::error::DomainError;
+use super::event::Event;
 use crate::domain::credit_code::CreditCode;
 use crate::domain::field::{FieldError, collect, from_json};
 use crate::domain::phone::Phone;

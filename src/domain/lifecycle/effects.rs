@@ -2,13 +2,12 @@
 //! event, its timers, its notifications and what it adds to the district's figures.
 
 use super::clocks::{TimerChanges, running_after, summary};
+use super::event::Event;
 use crate::domain::calendar::Calendar;
 use crate::domain::kpi::{self, Deltas};
 use crate::domain::notification::Notification;
-use crate::domain::ticket::{Actor, State, Ticket};
+use crate::domain::ticket::Ticket;
 use crate::domain::timer::Timer;
-use chrono::NaiveDateTime;
-use serde_json::Value;
 
 /// What `apply` and `create` decide must be written, all in one transaction.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,16 +54,4 @@ impl Effects {
             kpi,
         }
     }
-}
-
-/// One entry of the append-only timeline.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub action: String,
-    pub actor: Actor,
-    pub from_state: Option<State>,
-    pub to_state: State,
-    pub level: Option<i32>,
-    pub payload: Value,
-    pub at: NaiveDateTime,
 }

@@ -10,6 +10,7 @@ pub mod context;
 pub mod create;
 pub mod effects;
 pub mod error;
+pub mod event;
 pub mod payload;
 
 pub use action::{ActionKind, Lookups, Party};
@@ -17,8 +18,9 @@ pub use apply::{apply, authorize, available};
 pub use clocks::{TimerChanges, running_after, summary};
 pub use context::{Context, Known, Request};
 pub use create::{NewTicket, NewTicketInput, create, may_create, validate_new};
-pub use effects::{Effects, Event};
+pub use effects::Effects;
 pub use error::DomainError;
+pub use event::Event;
 
 #[cfg(test)]
 mod tests;
