@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -56,6 +56,21 @@ class Person:
 
     def go(self, path):
         self.driver.get(self.args.base + path)
+
+    def click_to_new_page(self, button):
+        """Clicks a button that posts a form, and waits until the next page has loaded. The old
+        document is marked first: an element of it cannot be asked once the page is gone
+        (chromedriver then answers stale, or "no such node", depending on timing)."""
+        self.driver.execute_script("window.__leaving = true")
+        button.click()
+
+        def arrived(d):
+            try:
+                return d.execute_script(
+                    "return !window.__leaving && document.readyState === 'complete'")
+            except WebDriverException:
+                return False  # between documents
+        self.wait.until(arrived)
 
     def shot(self, screen):
         path = os.path.join(self.args.shots, f"{screen}.png")
@@ -116,10 +131,8 @@ class Person:
             Select(form.find_element(By.NAME, name)).select_by_value(value)
         for name, value in radios:
             form.find_element(By.CSS_SELECTOR, f"input[name={name}][value={value}]").click()
-        page = self.driver.find_element(By.TAG_NAME, "html")
-        form.find_element(By.CSS_SELECTOR, f"[data-action={action}]").click()
-        # The answer is a new page: wait until this one is gone.
-        self.wait.until(EC.staleness_of(page))
+        # The answer is a new page.
+        self.click_to_new_page(form.find_element(By.CSS_SELECTOR, f"[data-action={action}]"))
 
     def offers(self):
         return {e.get_attribute("data-open") for e in self.driver.find_elements(By.CSS_SELECTOR, "summary[data-open]")}
@@ -206,9 +219,7 @@ def walk(args, op, sj, sup):
     phone.send_keys("(0714) 635-1234")
     op.wait.until(lambda _: "0714-6351234" in d.find_element(By.ID, "contact-phone-live").text)
     op.shot("03-new-case")
-    page = d.find_element(By.TAG_NAME, "html")
-    d.find_element(By.CSS_SELECTOR, "[data-action=create]").click()
-    op.wait.until(EC.staleness_of(page))
+    op.click_to_new_page(d.find_element(By.CSS_SELECTOR, "[data-action=create]"))
     check("done=create" in d.current_url, f"created: {d.current_url}")
     case = urllib.parse.urlparse(d.current_url).path
     number = d.find_element(By.CSS_SELECTOR, "[data-field=number]").text
@@ -302,8 +313,9 @@ def walk(args, op, sj, sup):
 
     # The larger-text mode, remembered by the browser.
     before = op.driver.execute_script("return parseFloat(getComputedStyle(document.documentElement).fontSize)")
-    op.driver.find_element(By.CSS_SELECTOR, "[data-control=text-size]").click()
-    op.wait.until(lambda d: "large" in (d.find_element(By.TAG_NAME, "html").get_attribute("class") or ""))
+    op.click_to_new_page(op.driver.find_element(By.CSS_SELECTOR, "[data-control=text-size]"))
+    check("large" in (op.driver.execute_script("return document.documentElement.className") or ""),
+          "the larger-text mode is on")
     op.go("/desk")
     after = op.driver.execute_script("return parseFloat(getComputedStyle(document.documentElement).fontSize)")
     check(after > before, f"larger text: {before} → {after}")
@@ -329,9 +341,7 @@ def walk(args, op, sj, sup):
     sup.driver.find_element(By.CSS_SELECTOR, "input[name=period][value=custom]").click()
     for name, value in (("from", "2026-03-31"), ("until", "2026-03-01")):
         d.execute_script("arguments[0].value = arguments[1]", d.find_element(By.NAME, name), value)
-    page = d.find_element(By.TAG_NAME, "html")
-    d.find_element(By.CSS_SELECTOR, "[data-control=report]").click()
-    sup.wait.until(EC.staleness_of(page))
+    sup.click_to_new_page(d.find_element(By.CSS_SELECTOR, "[data-control=report]"))
     check("结束日期不能早于开始日期" in d.find_element(By.ID, "until-error").text,
           "a period the wrong way round is said beside the field")
     sj.go("/reports")
