@@ -53,6 +53,7 @@ pub mod lifecycle;
 pub mod notification;
 pub mod phone;
 pub mod sla;
+pub mod terms;
 pub mod text;
 pub mod ticket;
 pub mod time;
