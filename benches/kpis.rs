@@ -150,6 +150,7 @@ fn case(
         updated_at: created,
         due_at: None,
         escalation_level: 0,
+        duplicate_of: None,
         first_department: None,
         replied_at: None,
         replied_by: None,

@@ -95,6 +95,11 @@ pub fn state(config: &Config, pool: store::Pool) -> anyhow::Result<AppState> {
             "KPI counts made from the timeline"
         );
     }
+    // Cases from before the similar-case look-up existed get their search terms, once.
+    let indexed = crate::app::enterprises::index_earlier_cases(&mut *pool.get()?)?;
+    if indexed > 0 {
+        tracing::info!(tickets = indexed, "search terms written for earlier cases");
+    }
     Ok(AppState {
         tokens: Tokens::new(
             config.auth.jwt_secret.expose(),

@@ -3,7 +3,7 @@
 //! and write, the operations from the handlers' own `#[utoipa::path]`; this file only gathers
 //! them. `tests/it/openapi.rs` holds the document to what the service really answers.
 
-use super::{auth, calendar, departments, notifications, ops, reports, tickets};
+use super::{auth, calendar, departments, enterprises, notifications, ops, reports, tickets};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -48,6 +48,10 @@ impl Modify for Security {
         departments::list,
         notifications::list,
         notifications::retry,
+        enterprises::get,
+        enterprises::search,
+        enterprises::hot,
+        enterprises::similar,
         reports::kpis,
         reports::ranking,
         reports::overdue,
@@ -66,6 +70,7 @@ impl Modify for Security {
         (name = "departments", description = "承办单位"),
         (name = "notifications", description = "邮件通知（发件箱）"),
         (name = "reports", description = "考核指标、排名与超期统计"),
+        (name = "enterprises", description = "一企一档与热点企业"),
         (name = "operations", description = "health and metrics"),
     )
 )]

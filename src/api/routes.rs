@@ -2,7 +2,9 @@
 //! the operational endpoints, and the answers for what matches nothing.
 
 use super::problem::Problem;
-use super::{auth, calendar, departments, notifications, openapi, ops, reports, tickets};
+use super::{
+    auth, calendar, departments, enterprises, notifications, openapi, ops, reports, tickets,
+};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
@@ -20,6 +22,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(tickets::create))
                     .route(web::get().to(tickets::list)),
             )
+            // The literal path first: `{id}` would take "similar" too.
+            .service(
+                resource("/tickets/similar", "POST").route(web::post().to(enterprises::similar)),
+            )
             .service(resource("/tickets/{id}", "GET").route(web::get().to(tickets::get)))
             .service(
                 resource("/tickets/{id}/actions/{action}", "POST")
@@ -35,6 +41,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::put().to(calendar::put)),
             )
             .service(resource("/departments", "GET").route(web::get().to(departments::list)))
+            .service(resource("/enterprises", "GET").route(web::get().to(enterprises::search)))
+            .service(resource("/enterprises/hot", "GET").route(web::get().to(enterprises::hot)))
+            .service(
+                resource("/enterprises/{credit_code}", "GET")
+                    .route(web::get().to(enterprises::get)),
+            )
             .service(resource("/notifications", "GET").route(web::get().to(notifications::list)))
             .service(
                 resource("/notifications/{id}/retry", "POST")

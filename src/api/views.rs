@@ -75,6 +75,7 @@ pub fn ticket<'a>(t: &'a Ticket, viewer: &Actor, tz: Tz) -> TicketView<'a> {
             requested_at: Time(p.requested_at, tz),
         }),
         merged_into: t.merged_into,
+        duplicate_of: t.duplicate_of,
         reopen_count: t.reopen_count,
         version: t.version,
         created_at: Time(t.created_at, tz),
@@ -95,7 +96,7 @@ pub fn ticket<'a>(t: &'a Ticket, viewer: &Actor, tz: Tz) -> TicketView<'a> {
     "contact": {"name": "王建国", "phone": "13907141234"},
     "subject": "食品经营许可证变更办理超时", "description": "企业于上月提交申请，至今未收到受理结果。",
     "lead_department": "shijian", "co_departments": [], "pending_extension": null,
-    "merged_into": null, "reopen_count": 0, "version": 3,
+    "merged_into": null, "duplicate_of": null, "reopen_count": 0, "version": 3,
     "created_at": "2026-11-27T09:12:00.000+08:00", "updated_at": "2026-11-27T10:30:00.000+08:00",
     "due_at": "2026-12-18T17:30:00.000+08:00", "overdue": false, "escalation_level": 0
 }))]
@@ -123,6 +124,9 @@ pub struct TicketView<'a> {
     pending_extension: Option<ExtensionView<'a>>,
     #[schema(value_type = Option<String>, format = Uuid)]
     merged_into: Option<TicketId>,
+    /// The earlier case this one repeats (重复件).
+    #[schema(value_type = Option<String>, format = Uuid)]
+    duplicate_of: Option<TicketId>,
     reopen_count: i32,
     /// Also the `ETag`; send it back as `If-Match`.
     version: i64,

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod calendar;
 pub mod departments;
+pub mod enterprises;
 pub mod error;
 pub mod health;
 pub mod notifications;

@@ -64,7 +64,13 @@ pub fn create(
             let serial = repo::next_number(c, year)?;
             let number = format!("{}-{year}-{serial:06}", settings.number_prefix);
             let calendar = settings.calendars.current();
-            let known = Known::default();
+            let mut known = Known::default();
+            if let Some(earlier) = new.duplicate_of
+                && let Some(t) = repo::find(c, earlier)?
+            {
+                known.tickets.insert(earlier, t.state);
+            }
+            lifecycle::check_references(&new, &known)?;
             let ctx = Context {
                 now,
                 known: &known,

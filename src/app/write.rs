@@ -1,6 +1,7 @@
 //! The one writer of decided changes: the ticket, its event and timers (`store::tickets`), its
 //! notifications (`notify::outbox`) and what it counts for in the KPIs (`store::kpi`), in the
-//! caller's transaction. Creates, actions and the scheduler all write through here, so a change
+//! caller's transaction; a new ticket also updates its enterprise's file (`store::enterprises`)
+//! and is indexed for the similar-case look-up (`store::search`). Creates, actions and the scheduler all write through here, so a change
 //! never lands without its notifications and counts, or they without it.
 
 use super::state::Settings;
@@ -17,6 +18,8 @@ pub fn created(
     settings: &Settings,
 ) -> Result<(), StoreError> {
     let event = tickets::insert(conn, effects)?;
+    store::enterprises::record(conn, &effects.ticket)?;
+    store::search::index_ticket(conn, &effects.ticket)?;
     store::kpi::append(conn, &effects.kpi)?;
     notify::outbox::queue(conn, &[(effects, &event)], &settings.mail)
 }

@@ -116,11 +116,12 @@ impl Form {
                 }
                 put("note", self.text("note"));
             }
-            ActionKind::Return
-            | ActionKind::Coordinate
-            | ActionKind::Reject
-            | ActionKind::Withdraw => {
+            ActionKind::Return | ActionKind::Coordinate | ActionKind::Withdraw => {
                 put("reason", self.text("reason"));
+            }
+            ActionKind::Reject => {
+                put("reason", self.text("reason"));
+                put("repeat_of", self.text("repeat_of"));
             }
             ActionKind::InterimReply | ActionKind::Reply | ActionKind::Comment => {
                 put("content", self.text("content"));

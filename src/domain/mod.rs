@@ -52,6 +52,7 @@ pub mod kpi;
 pub mod lifecycle;
 pub mod notification;
 pub mod phone;
+pub mod similar;
 pub mod sla;
 pub mod terms;
 pub mod text;

@@ -194,6 +194,8 @@ pub struct Ticket {
     pub replied_by: Option<DepartmentCode>,
     pub pending_extension: Option<ExtensionRequest>,
     pub merged_into: Option<TicketId>,
+    /// The earlier case this one repeats (重复件): chosen at intake, or cited by a `reject`.
+    pub duplicate_of: Option<TicketId>,
     pub reopen_count: i32,
     pub version: i64,
     pub created_by: String,

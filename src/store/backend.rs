@@ -169,10 +169,10 @@ pub fn update_tickets(
     for chunk in changes.chunks(400) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let p = |k: usize| i * 15 + k;
+                let p = |k: usize| i * 16 + k;
                 format!(
-                    "(${}::text, ${}::bigint, ${}::text, ${}::text, ${}::text, ${}::text, ${}::text, ${}::int, ${}::bigint, ${}::timestamp, ${}::timestamp, ${}::int, ${}::text, ${}::timestamp, ${}::text)",
-                    p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11), p(12), p(13), p(14), p(15)
+                    "(${}::text, ${}::bigint, ${}::text, ${}::text, ${}::text, ${}::text, ${}::text, ${}::int, ${}::bigint, ${}::timestamp, ${}::timestamp, ${}::int, ${}::text, ${}::timestamp, ${}::text, ${}::text)",
+                    p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10), p(11), p(12), p(13), p(14), p(15), p(16)
                 )
             })
             .collect();
@@ -180,9 +180,11 @@ pub fn update_tickets(
             "UPDATE tickets AS t SET state = v.state, outcome = v.outcome, lead_department = v.lead_department,
                  pending_extension = v.pending_extension, merged_into = v.merged_into, reopen_count = v.reopen_count,
                  version = v.version, updated_at = v.updated_at, due_at = v.due_at, escalation_level = v.escalation_level,
-                 first_department = v.first_department, replied_at = v.replied_at, replied_by = v.replied_by
+                 first_department = v.first_department, replied_at = v.replied_at, replied_by = v.replied_by,
+                 duplicate_of = v.duplicate_of
              FROM (VALUES {}) AS v(id, expected, state, outcome, lead_department, pending_extension, merged_into,
-                 reopen_count, version, updated_at, due_at, escalation_level, first_department, replied_at, replied_by)
+                 reopen_count, version, updated_at, due_at, escalation_level, first_department, replied_at, replied_by,
+                 duplicate_of)
              WHERE t.id = v.id AND t.version = v.expected",
             rows.join(", ")
         );
@@ -203,7 +205,8 @@ pub fn update_tickets(
                 .bind::<Integer, _>(c.escalation_level)
                 .bind::<Nullable<Text>, _>(c.first_department.map(str::to_string))
                 .bind::<Nullable<Timestamp>, _>(c.replied_at)
-                .bind::<Nullable<Text>, _>(c.replied_by.map(str::to_string));
+                .bind::<Nullable<Text>, _>(c.replied_by.map(str::to_string))
+                .bind::<Nullable<Text>, _>(c.duplicate_of.clone());
         }
         written += query.execute(pg)?;
     }

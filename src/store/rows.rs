@@ -49,6 +49,7 @@ pub struct TicketRow {
     pub first_department: Option<String>,
     pub replied_at: Option<NaiveDateTime>,
     pub replied_by: Option<String>,
+    pub duplicate_of: Option<String>,
 }
 
 /// What a change may alter of a ticket: what it was logged with stays as it was.
@@ -68,6 +69,7 @@ pub struct TicketChange<'a> {
     pub first_department: Option<&'a str>,
     pub replied_at: Option<NaiveDateTime>,
     pub replied_by: Option<&'a str>,
+    pub duplicate_of: Option<String>,
 }
 
 impl<'a> TicketChange<'a> {
@@ -89,6 +91,7 @@ impl<'a> TicketChange<'a> {
             first_department: t.first_department.as_ref().map(DepartmentCode::as_str),
             replied_at: t.replied_at,
             replied_by: t.replied_by.as_ref().map(DepartmentCode::as_str),
+            duplicate_of: t.duplicate_of.map(|d| d.to_string()),
         }
     }
 }
@@ -125,6 +128,7 @@ impl TicketRow {
             first_department: t.first_department.as_ref().map(ToString::to_string),
             replied_at: t.replied_at,
             replied_by: t.replied_by.as_ref().map(ToString::to_string),
+            duplicate_of: t.duplicate_of.map(|d| d.to_string()),
         }
     }
 
@@ -183,6 +187,12 @@ impl TicketRow {
             first_department: self.first_department.map(DepartmentCode::from_stored),
             replied_at: self.replied_at,
             replied_by: self.replied_by.map(DepartmentCode::from_stored),
+            duplicate_of: self
+                .duplicate_of
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|_| corrupt("duplicate_of"))?,
         })
     }
 }

@@ -52,6 +52,7 @@ diesel::table! {
         first_department -> Nullable<Text>,
         replied_at -> Nullable<Timestamp>,
         replied_by -> Nullable<Text>,
+        duplicate_of -> Nullable<Text>,
     }
 }
 
@@ -268,3 +269,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     kpi_deltas,
     kpi_rebuilds,
 );
+
+diesel::table! {
+    enterprises (credit_code) {
+        credit_code -> Text,
+        name -> Text,
+        first_seen_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        ticket_count -> BigInt,
+    }
+}
+
+diesel::table! {
+    index_backfills (name) {
+        name -> Text,
+    }
+}

@@ -212,6 +212,10 @@ pub struct Filter {
     pub pending_extension: Option<bool>,
     /// Keyset cursor: only tickets with an id below this one (ids are time-ordered UUIDv7).
     pub before: Option<TicketId>,
+    /// Of this enterprise (its credit code, canonical).
+    pub credit_code: Option<String>,
+    /// Repeats of this case (重复件).
+    pub duplicate_of: Option<TicketId>,
     pub limit: i64,
 }
 
@@ -282,6 +286,12 @@ fn page_ids(conn: &mut DbConn, filter: &Filter, part: Part) -> Result<Vec<String
     }
     if let Some(category) = filter.category {
         query = query.filter(tickets::category.eq(category.to_string()));
+    }
+    if let Some(code) = &filter.credit_code {
+        query = query.filter(tickets::credit_code.eq(code.clone()));
+    }
+    if let Some(earlier) = filter.duplicate_of {
+        query = query.filter(tickets::duplicate_of.eq(earlier.to_string()));
     }
     if !filter.states.is_empty() {
         let states: Vec<&str> = filter.states.iter().map(|s| s.as_str()).collect();

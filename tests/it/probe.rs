@@ -264,14 +264,21 @@ async fn head_answers_every_get_without_a_body(backend: Backend) {
         .unwrap()
         .iter()
         .filter(|(_, item)| item.get("get").is_some())
-        .map(|(path, _)| path.replace("{id}", id(&t)).replace("{year}", "2026"))
+        .map(|(path, _)| {
+            path.replace("{id}", id(&t))
+                .replace("{year}", "2026")
+                .replace(
+                    "{credit_code}",
+                    t["enterprise"]["credit_code"].as_str().unwrap(),
+                )
+        })
         .collect();
     paths.extend(["/docs/".into(), "/api/v1/openapi.json".into()]);
     assert!(paths.len() > 10, "{paths:?}");
     for path in paths {
         let path = if path.ends_with("/deadline") {
             format!("{path}?duration=1wd")
-        } else if path.ends_with("/kpis") || path.ends_with("/ranking") {
+        } else if path.ends_with("/kpis") || path.ends_with("/ranking") || path.ends_with("/hot") {
             format!("{path}?from=2026-01-01&to=2027-01-01")
         } else {
             path

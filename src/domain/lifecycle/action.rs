@@ -120,10 +120,14 @@ impl ActionKind {
                     ticket: None,
                 }
             }
-            ActionKind::Merge => Lookups {
+            ActionKind::Merge | ActionKind::Reject => Lookups {
                 departments: vec![],
                 ticket: payload
-                    .get("into")
+                    .get(if self == ActionKind::Merge {
+                        "into"
+                    } else {
+                        "repeat_of"
+                    })
                     .and_then(Value::as_str)
                     .and_then(|s| s.trim().parse().ok()),
             },

@@ -128,14 +128,19 @@ pub fn apply(
             }
             json!(p)
         }
-        ActionKind::Reject | ActionKind::Withdraw => {
+        ActionKind::Reject => {
+            let p = RejectPayload::read(payload, ticket.id, known)?;
+            next.state = State::Archived;
+            next.outcome = Some(Outcome::Rejected);
+            if p.repeat_of.is_some() {
+                next.duplicate_of = p.repeat_of;
+            }
+            json!(p)
+        }
+        ActionKind::Withdraw => {
             let p = ReasonPayload::read(payload)?;
             next.state = State::Archived;
-            next.outcome = Some(if action == ActionKind::Reject {
-                Outcome::Rejected
-            } else {
-                Outcome::Withdrawn
-            });
+            next.outcome = Some(Outcome::Withdrawn);
             json!(p)
         }
         ActionKind::Merge => {

@@ -2,7 +2,7 @@
 //! `accepted` with its first event.
 
 use super::clocks::TimerChanges;
-use super::context::Context;
+use super::context::{Context, Known};
 use super::effects::Effects;
 use super::error::DomainError;
 use super::event::Event;
@@ -34,6 +34,7 @@ pub struct NewTicket {
     pub contact_phone: Phone,
     pub subject: String,
     pub description: String,
+    pub duplicate_of: Option<TicketId>,
 }
 
 /// A complaint as the hotline logs it (受理). Every field is read as text and checked here, so
@@ -65,6 +66,10 @@ pub struct NewTicketInput {
     /// Up to 20,000 characters.
     #[schema(required = true)]
     description: Option<String>,
+    /// The earlier case this one repeats (重复件), when the operator recognises it at intake
+    /// (e.g. from `POST /api/v1/tickets/similar`).
+    #[schema(format = Uuid)]
+    duplicate_of: Option<String>,
 }
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -152,6 +157,18 @@ pub fn validate_new(input: &Value, actor: &Actor) -> Result<NewTicket, DomainErr
         &mut errors,
         required_text("description", input.description.as_deref(), DESCRIPTION_MAX),
     );
+    let duplicate_of = collect(
+        &mut errors,
+        input
+            .duplicate_of
+            .as_deref()
+            .map(|id| {
+                id.trim()
+                    .parse::<TicketId>()
+                    .map_err(|_| FieldError::new("duplicate_of", "must be a ticket id"))
+            })
+            .transpose(),
+    );
 
     match (
         channel,
@@ -163,6 +180,7 @@ pub fn validate_new(input: &Value, actor: &Actor) -> Result<NewTicket, DomainErr
         contact_phone,
         subject,
         description,
+        duplicate_of,
     ) {
         (
             Some(channel),
@@ -174,6 +192,7 @@ pub fn validate_new(input: &Value, actor: &Actor) -> Result<NewTicket, DomainErr
             Some(contact_phone),
             Some(subject),
             Some(description),
+            Some(duplicate_of),
         ) => Ok(NewTicket {
             channel,
             category,
@@ -184,6 +203,7 @@ pub fn validate_new(input: &Value, actor: &Actor) -> Result<NewTicket, DomainErr
             contact_phone,
             subject,
             description,
+            duplicate_of,
         }),
         _ => Err(DomainError::Invalid(errors)),
     }
@@ -196,6 +216,16 @@ fn choice<T: std::str::FromStr<Err = String>>(
     match value {
         None => Err(FieldError::new(field, "is required")),
         Some(v) => v.parse().map_err(|m| FieldError::new(field, m)),
+    }
+}
+
+/// What a new ticket refers to must exist: the case it repeats (422 otherwise).
+pub fn check_references(new: &NewTicket, known: &Known) -> Result<(), DomainError> {
+    match new.duplicate_of {
+        Some(id) if !known.tickets.contains_key(&id) => {
+            Err(FieldError::new("duplicate_of", "no such ticket").into())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -230,6 +260,7 @@ pub fn create(
         co_departments: vec![],
         pending_extension: None,
         merged_into: None,
+        duplicate_of: new.duplicate_of,
         reopen_count: 0,
         version: 1,
         created_by: actor.username().unwrap_or("system").to_string(),
@@ -242,12 +273,15 @@ pub fn create(
         replied_by: None,
     };
     // The event names what was logged, not who complained: contact details stay on the ticket.
-    let payload = json!({
+    let mut payload = json!({
         "number": ticket.number,
         "channel": ticket.channel,
         "category": ticket.category,
         "urgency": ticket.urgency,
     });
+    if let Some(earlier) = ticket.duplicate_of {
+        payload["duplicate_of"] = json!(earlier);
+    }
     let event = Event {
         action: "create".to_string(),
         actor: actor.clone(),

@@ -17,7 +17,7 @@ pub use action::{ActionKind, Lookups, Party};
 pub use apply::{apply, authorize, available};
 pub use clocks::{TimerChanges, running_after, summary};
 pub use context::{Context, Known, Request};
-pub use create::{NewTicket, NewTicketInput, create, may_create, validate_new};
+pub use create::{NewTicket, NewTicketInput, check_references, create, may_create, validate_new};
 pub use effects::Effects;
 pub use error::DomainError;
 pub use event::Event;

@@ -270,6 +270,58 @@ impl FeedbackPayload {
     }
 }
 
+/// `reject` (不予受理): why; for a repeat complaint (对已办结的同一事项以同一理由重复投诉) the earlier
+/// case, which must be finished (replied, fed back or archived).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "同一事项已于上月办结答复，本次无新情况新理由", "repeat_of": "01938f6e-6b1a-7c3e-9f00-1234567890ab"}))]
+pub struct RejectInput {
+    /// Up to 5,000 characters.
+    #[schema(required = true)]
+    reason: Option<String>,
+    /// The earlier case this one repeats.
+    #[schema(format = Uuid)]
+    repeat_of: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct RejectPayload {
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_of: Option<TicketId>,
+}
+
+impl RejectPayload {
+    pub fn read(payload: &Value, this: TicketId, known: &Known) -> Result<Self, FieldError> {
+        let raw: RejectInput = from_json(payload)?;
+        let reason = required_text("reason", raw.reason.as_deref(), TEXT_MAX)?;
+        let Some(text) = raw.repeat_of else {
+            return Ok(Self {
+                reason,
+                repeat_of: None,
+            });
+        };
+        let bad = |m: &str| FieldError::new("repeat_of", m);
+        let earlier: TicketId = text
+            .trim()
+            .parse()
+            .map_err(|_| bad("must be a ticket id"))?;
+        if earlier == this {
+            return Err(bad("a ticket cannot repeat itself"));
+        }
+        match known.tickets.get(&earlier) {
+            None => Err(bad("no such ticket")),
+            Some(State::Replied | State::Feedback | State::Archived) => Ok(Self {
+                reason,
+                repeat_of: Some(earlier),
+            }),
+            Some(_) => Err(bad(
+                "the earlier case is not finished yet: merge this one into it instead",
+            )),
+        }
+    }
+}
+
 /// `merge` (并单): the case this one is merged into.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -73,6 +73,7 @@ pub(crate) fn ticket_in(state: State) -> Ticket {
         co_departments: if has_lead { vec![code("sifa")] } else { vec![] },
         pending_extension: None,
         merged_into: None,
+        duplicate_of: None,
         reopen_count: 0,
         version: 3,
         created_by: "op1".into(),

@@ -1,0 +1,123 @@
+//! The search terms of cases (`domain::terms`), for the similar-case look-up at intake: written
+//! with each new case, matched through PostgreSQL's GIN index or SQLite's FTS5 table
+//! `ticket_terms` (see migration 000007), so every instance sees every case.
+
+use super::backend::{self, Bind};
+use super::conn::DbConn;
+use super::error::StoreError;
+use super::schema::{index_backfills, tickets};
+use crate::domain::similar;
+use crate::domain::ticket::Ticket;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+/// Writes the terms of a new case.
+pub fn index_ticket(conn: &mut DbConn, ticket: &Ticket) -> Result<(), StoreError> {
+    let terms = similar::stored_terms(&ticket.subject, &ticket.description);
+    backend::execute(
+        conn,
+        "INSERT INTO ticket_terms (ticket_id, terms) VALUES (?, ?)",
+        &[Bind::Text(ticket.id.to_string()), Bind::Text(terms)],
+    )?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = Text)]
+    ticket_id: String,
+}
+
+/// The ids of up to `limit` cases sharing any of `terms`, those sharing the most (by the
+/// database's own rank: `ts_rank`, FTS5's bm25) first.
+pub fn matching(
+    conn: &mut DbConn,
+    terms: &[String],
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    if terms.is_empty() {
+        return Ok(vec![]);
+    }
+    // The terms hold letters and digits only (`domain::terms`): quoting is all they need.
+    let found: Vec<Found> = if backend::is_postgres(conn) {
+        let query = terms
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(" | ");
+        backend::load(
+            conn,
+            "SELECT ticket_id FROM ticket_terms
+             WHERE array_to_tsvector(string_to_array(terms, ' ')) @@ CAST(? AS tsquery)
+             ORDER BY ts_rank(array_to_tsvector(string_to_array(terms, ' ')), CAST(? AS tsquery)) DESC,
+                      ticket_id DESC
+             LIMIT ?",
+            &[Bind::Text(query.clone()), Bind::Text(query), Bind::Int(limit)],
+        )?
+    } else {
+        let query = terms
+            .iter()
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        backend::load(
+            conn,
+            "SELECT ticket_id FROM ticket_terms WHERE ticket_terms MATCH ?
+             ORDER BY rank LIMIT ?",
+            &[Bind::Text(query), Bind::Int(limit)],
+        )?
+    };
+    Ok(found.into_iter().map(|f| f.ticket_id).collect())
+}
+
+#[derive(Queryable)]
+struct TextRow {
+    id: String,
+    subject: String,
+    description: String,
+}
+
+/// Indexes the cases logged before the terms existed, once (migration 000007 leaves a marker
+/// when there were any), in one transaction with the marker's removal; returns how many.
+pub fn backfill(conn: &mut DbConn) -> Result<usize, StoreError> {
+    let marked = index_backfills::table
+        .find("ticket_terms")
+        .select(index_backfills::name)
+        .first::<String>(conn)
+        .optional()?;
+    if marked.is_none() {
+        return Ok(0);
+    }
+    let mut after = String::new();
+    let mut done = 0;
+    loop {
+        let rows: Vec<TextRow> = tickets::table
+            .filter(tickets::id.gt(&after))
+            .order(tickets::id)
+            .select((tickets::id, tickets::subject, tickets::description))
+            .limit(1000)
+            .load(conn)?;
+        let Some(last) = rows.last() else { break };
+        after = last.id.clone();
+        // A case logged meanwhile by another instance is indexed already (PostgreSQL: its
+        // key); SQLite has one instance, which runs this before it serves.
+        let insert = if backend::is_postgres(conn) {
+            "INSERT INTO ticket_terms (ticket_id, terms) VALUES (?, ?) ON CONFLICT DO NOTHING"
+        } else {
+            "INSERT INTO ticket_terms (ticket_id, terms) VALUES (?, ?)"
+        };
+        for row in &rows {
+            backend::execute(
+                conn,
+                insert,
+                &[
+                    Bind::Text(row.id.clone()),
+                    Bind::Text(similar::stored_terms(&row.subject, &row.description)),
+                ],
+            )?;
+        }
+        done += rows.len();
+    }
+    diesel::delete(index_backfills::table.find("ticket_terms")).execute(conn)?;
+    Ok(done)
+}
