@@ -34,6 +34,39 @@
       });
       input.addEventListener("blur", function () { check(input); });
     });
+    // Beside the 受理 form: the enterprise's file and the likely repeats, as the operator types.
+    var panel = document.querySelector("[data-similar-panel]");
+    if (panel) {
+      var form = document.getElementById("new-ticket");
+      var asked = "";
+      var refresh = function () {
+        var value = function (name) { return form.elements[name].value.trim(); };
+        var query = "subject=" + encodeURIComponent(value("subject")) +
+          "&description=" + encodeURIComponent(value("description").slice(0, 600)) +
+          "&credit_code=" + encodeURIComponent(value("enterprise.credit_code"));
+        if (query === asked) return;
+        asked = query;
+        var chosen = document.querySelector("input[name=duplicate_of]:checked");
+        fetch("/tickets/new/similar?" + query, { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : null; })
+          .then(function (html) {
+            if (html === null || query !== asked) return;
+            panel.innerHTML = html;
+            // Keep the operator's choice when the list is drawn again.
+            var again = chosen && panel.querySelector("input[name=duplicate_of][value='" + chosen.value + "']");
+            if (again) again.checked = true;
+          })
+          .catch(function () { /* the panel is a help; the form works without it */ });
+      };
+      var wait = null;
+      ["subject", "description", "enterprise.credit_code"].forEach(function (name) {
+        form.elements[name].addEventListener("input", function () {
+          clearTimeout(wait);
+          wait = setTimeout(refresh, 500);
+        });
+      });
+      refresh();
+    }
     // A form sent twice (a double click) is one case anyway; do not even send it twice.
     Array.prototype.forEach.call(document.querySelectorAll("form"), function (form) {
       form.addEventListener("submit", function (e) {

@@ -209,6 +209,28 @@ pub fn list(conn: &mut DbConn, actor: &Actor, mut filter: Filter) -> Result<Vec<
     Ok(repo::list(conn, &filter)?)
 }
 
+/// The case `ticket` repeats and the cases that repeat it (重复件), those `actor` may see.
+pub fn related(
+    conn: &mut DbConn,
+    actor: &Actor,
+    ticket: &Ticket,
+) -> Result<(Option<Ticket>, Vec<Ticket>), AppError> {
+    let earlier = match ticket.duplicate_of {
+        Some(id) => repo::find(conn, id)?.filter(|t| visible(t, actor)),
+        None => None,
+    };
+    let repeats = list(
+        conn,
+        actor,
+        Filter {
+            duplicate_of: Some(ticket.id),
+            limit: 50,
+            ..Filter::default()
+        },
+    )?;
+    Ok((earlier, repeats))
+}
+
 /// Every timer the ticket has had: running ones with their deadline and level, ended ones with
 /// how they ended.
 pub fn timers(conn: &mut DbConn, actor: &Actor, id: TicketId) -> Result<Vec<Timer>, AppError> {

@@ -400,6 +400,8 @@ struct Loaded {
     timers: Vec<crate::domain::timer::Timer>,
     events: Vec<(String, i64, crate::domain::lifecycle::Event)>,
     departments: Vec<DepartmentRow>,
+    /// The case this one repeats, and the cases that repeat this one (those the visitor sees).
+    related: (Option<Ticket>, Vec<Ticket>),
 }
 
 fn load(
@@ -412,11 +414,13 @@ fn load(
         .into_iter()
         .map(|row| row.into_event())
         .collect::<Result<Vec<_>, _>>()?;
+    let related = cases::related(conn, actor, &ticket)?;
     Ok(Loaded {
         ticket,
         timers,
         events,
         departments: departments::list(conn, None, 500)?,
+        related,
     })
 }
 
@@ -529,6 +533,8 @@ fn case_page(
             departments => department_choices(&loaded.departments),
             satisfactions => choices(Satisfaction::ALL, Satisfaction::as_str, words::satisfaction),
             is_department => actor.role() == Some(Role::Department),
+            repeats_of => loaded.related.0.as_ref().map(|e| context! { id => e.id.to_string(), number => e.number.clone() }),
+            repeated_by => loaded.related.1.iter().map(|e| context! { id => e.id.to_string(), number => e.number.clone() }).collect::<Vec<_>>(),
         },
     )
 }

@@ -74,6 +74,7 @@ impl Form {
             "contact.phone",
             "subject",
             "description",
+            "duplicate_of",
         ] {
             let Some(value) = self.text(name) else {
                 continue;

@@ -6,6 +6,7 @@
 
 pub mod calendar;
 pub mod cases;
+pub mod enterprises;
 pub mod forms;
 pub mod frame;
 pub mod messages;

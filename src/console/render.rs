@@ -32,6 +32,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     template!("ticket.html"),
     template!("calendar.html"),
     template!("reports.html"),
+    template!("enterprise.html"),
+    template!("similar.html"),
     template!("error.html"),
 ];
 

@@ -1,7 +1,7 @@
 //! The console's routes (DESIGN.md, "Wave 2 contract"): every page answers GET (and HEAD), every
 //! form POSTs with its `csrf_token`; any other method is a 405.
 
-use super::{calendar, cases, queues, render, reports, sign_in};
+use super::{calendar, cases, enterprises, queues, render, reports, sign_in};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, HeaderValue};
 use actix_web::web;
@@ -44,9 +44,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(cases::create)),
         )
         .service(resource("/tickets/new/check", "GET").route(web::get().to(cases::check)))
+        .service(resource("/tickets/new/similar", "GET").route(web::get().to(enterprises::similar)))
         .service(resource("/tickets/{id}", "GET").route(web::get().to(cases::show)))
         .service(
             resource("/tickets/{id}/actions/{action}", "POST").route(web::post().to(cases::act)),
+        )
+        .service(
+            resource("/enterprises/{credit_code}", "GET").route(web::get().to(enterprises::show)),
         )
         .service(resource("/reports", "GET").route(web::get().to(reports::show)))
         .service(resource("/reports/export", "GET").route(web::get().to(reports::export)))

@@ -299,11 +299,22 @@ def walk(args, op, sj, sup):
     fill_new_case(op, subject2)
     op.driver.find_element(By.NAME, "enterprise.credit_code").send_keys("91420204MA4B1C2D1D")
     op.driver.find_element(By.NAME, "contact.phone").send_keys("13907141234")
+    # Beside the form: the enterprise's file and the cases this one may repeat.
+    op.wait.until(lambda d: "企业档案" in d.find_element(By.ID, "similar").text)
+    op.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#similar [data-similar]"))
+    op.shot("03b-intake-repeats")
     op.driver.execute_script(
         "const f = document.querySelector('form.ticket-form'); f.submit(); f.submit();")
     op.wait.until(lambda d: "done=create" in d.current_url)
     found = api_get(args, token, "/api/v1/tickets?q=" + urllib.parse.quote(subject2))
     check(len(found["items"]) == 1, f"one case, not {len(found['items'])}")
+
+    # 一企一档: the enterprise's page, from the case.
+    op.go(case)
+    op.click_to_new_page(op.driver.find_element(By.CSS_SELECTOR, "[data-control=enterprise]"))
+    check("诉求记录" in op.driver.find_element(By.TAG_NAME, "main").text, "the enterprise's page")
+    check(len(op.driver.find_elements(By.CSS_SELECTOR, "tr[data-ticket-id]")) >= 2, "its cases")
+    op.shot("16-enterprise")
 
     # Search and lists.
     op.go("/tickets?q=" + urllib.parse.quote(number))

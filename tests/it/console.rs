@@ -22,6 +22,7 @@ on_both_backends!(
     pages_are_html_under_a_strict_policy,
     a_database_away_is_the_503_page,
     every_form_needs_its_token,
+    the_enterprise_file_and_likely_repeats_at_intake,
 );
 
 async fn signed_out_visitors_go_to_the_sign_in_page(backend: Backend) {
@@ -785,4 +786,109 @@ async fn every_form_needs_its_token(backend: Backend) {
     let page = op.get("/desk").await;
     let r = op.post(&path, &[("csrf_token", &page.csrf())]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+async fn the_enterprise_file_and_likely_repeats_at_intake(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    people(&app);
+    let code = "91420204MA4B1C2D1D";
+    let earlier = app
+        .create(json!({"subject": "稳岗返还资金一直未到账", "description": "公司6月申报的稳岗返还3.2万元至今未到账。"}))
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("op", PASSWORD).await;
+    let encode = crate::common::browser::encode;
+
+    // The panel beside the 受理 form: the file once the code is valid, and the likely repeat.
+    let panel = b
+        .get(&format!(
+            "/tickets/new/similar?{}",
+            encode(&[
+                ("subject", "稳岗返还还没到账"),
+                ("description", ""),
+                ("credit_code", code)
+            ])
+        ))
+        .await;
+    assert_eq!(panel.status, StatusCode::OK);
+    assert!(panel.html.contains("企业档案"), "{}", panel.html);
+    assert!(panel.html.contains(earlier["number"].as_str().unwrap()));
+    assert!(panel.html.contains("同一企业"));
+    assert!(panel.html.contains(&format!("value=\"{}\"", id(&earlier))));
+    let nothing = b
+        .get(&format!(
+            "/tickets/new/similar?{}",
+            encode(&[("subject", "噪音"), ("credit_code", "9142")])
+        ))
+        .await;
+    assert!(
+        nothing.html.contains("没有发现相似的诉求"),
+        "{}",
+        nothing.html
+    );
+
+    // Marked as a repeat when logged: both cases say so.
+    let form = b.get("/tickets/new").await;
+    assert!(form.html.contains("data-similar-panel"));
+    let (csrf, key) = (form.csrf(), form.field("idempotency_key").unwrap());
+    let created = b
+        .post(
+            "/tickets/new",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("idempotency_key", key.as_str()),
+                ("channel", "hotline"),
+                ("category", "complaint"),
+                ("enterprise.name", "黄石市恒信机械制造有限公司"),
+                ("enterprise.credit_code", code),
+                ("contact.name", "王建国"),
+                ("contact.phone", "13907141234"),
+                ("subject", "稳岗返还还没到账"),
+                ("description", "再次反映稳岗返还未到账。"),
+                ("duplicate_of", id(&earlier)),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.html);
+    let page = b.get(created.location()).await;
+    assert!(page.html.contains("重复件，原件"), "{}", page.html);
+    assert!(page.html.contains(&format!("/enterprises/{code}")));
+    let first = b.get(&format!("/tickets/{}", id(&earlier))).await;
+    assert!(first.html.contains("其重复件"));
+
+    // The enterprise's page: its counts and its cases.
+    let file = b.get(&format!("/enterprises/{code}")).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert!(file.html.contains("企业档案"));
+    assert!(
+        file.html.contains("data-field=\"cases_total\">2 件"),
+        "{}",
+        file.html
+    );
+    assert!(file.html.contains("data-field=\"repeats\">1 件"));
+    assert_eq!(file.html.matches("data-ticket-id=").count(), 2);
+    assert_eq!(
+        b.get("/enterprises/not-a-code").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A department sees it only through a case it handles.
+    let mut sj = Browser::new(&app);
+    sj.sign_in("sj", PASSWORD).await;
+    assert_eq!(
+        sj.get(&format!("/enterprises/{code}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    app.act(
+        id(&earlier),
+        "dispatch",
+        &app.operator(),
+        json!({"department": "shijian"}),
+    )
+    .await
+    .ok();
+    let mine = sj.get(&format!("/enterprises/{code}")).await;
+    assert_eq!(mine.html.matches("data-ticket-id=").count(), 1);
+    let refused = sj.get("/tickets/new/similar?subject=x").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
