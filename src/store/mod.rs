@@ -10,6 +10,7 @@ pub mod conn;
 pub mod departments;
 pub mod error;
 pub mod idempotency;
+pub mod knowledge;
 pub mod kpi;
 pub mod leases;
 pub mod outbox;
