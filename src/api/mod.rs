@@ -7,6 +7,7 @@ pub mod body;
 pub mod calendar;
 pub mod departments;
 pub mod edge;
+pub mod knowledge;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;

@@ -204,6 +204,7 @@ impl From<AppError> for Problem {
             AppError::Domain(d) => d.into(),
             AppError::Store(s) => s.into(),
             AppError::NotFound => Problem::not_found("ticket"),
+            AppError::Missing(what) => Problem::not_found(what),
             AppError::KeyReused => Problem {
                 errors: vec![FieldError::new("Idempotency-Key", e.to_string())],
                 ..Problem::new(

@@ -13,6 +13,9 @@ pub enum AppError {
     /// No such ticket, or not one the caller may see.
     #[error("no such ticket")]
     NotFound,
+    /// No such thing of this kind (a knowledge article), or not one the caller may see.
+    #[error("no such {0}")]
+    Missing(&'static str),
     /// An `Idempotency-Key` used again with another request body.
     #[error("this Idempotency-Key was used with a different request body")]
     KeyReused,

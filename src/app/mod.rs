@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod departments;
 pub mod error;
 pub mod health;
+pub mod knowledge;
 pub mod notifications;
 pub mod reports;
 pub mod scheduler;

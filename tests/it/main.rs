@@ -10,6 +10,7 @@ mod concurrency;
 mod console;
 mod contract;
 mod deadlines;
+mod knowledge;
 mod lifecycle;
 mod mail;
 mod openapi;
