@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod departments;
 pub mod edge;
 pub mod enterprises;
+pub mod knowledge;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;

@@ -3,7 +3,9 @@
 //! and write, the operations from the handlers' own `#[utoipa::path]`; this file only gathers
 //! them. `tests/it/openapi.rs` holds the document to what the service really answers.
 
-use super::{auth, calendar, departments, enterprises, notifications, ops, reports, tickets};
+use super::{
+    auth, calendar, departments, enterprises, knowledge, notifications, ops, reports, tickets,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -55,6 +57,11 @@ impl Modify for Security {
         reports::kpis,
         reports::ranking,
         reports::overdue,
+        knowledge::list,
+        knowledge::create,
+        knowledge::get,
+        knowledge::update,
+        knowledge::versions,
         ops::healthz,
         ops::readyz,
         ops::metrics,
@@ -71,6 +78,7 @@ impl Modify for Security {
         (name = "notifications", description = "邮件通知（发件箱）"),
         (name = "reports", description = "考核指标、排名与超期统计"),
         (name = "enterprises", description = "一企一档与热点企业"),
+        (name = "knowledge", description = "惠企政策知识库"),
         (name = "operations", description = "health and metrics"),
     )
 )]

@@ -3,7 +3,8 @@
 
 use super::problem::Problem;
 use super::{
-    auth, calendar, departments, enterprises, notifications, openapi, ops, reports, tickets,
+    auth, calendar, departments, enterprises, knowledge, notifications, openapi, ops, reports,
+    tickets,
 };
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -54,7 +55,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(resource("/reports/kpis", "GET").route(web::get().to(reports::kpis)))
             .service(resource("/reports/ranking", "GET").route(web::get().to(reports::ranking)))
-            .service(resource("/reports/overdue", "GET").route(web::get().to(reports::overdue))),
+            .service(resource("/reports/overdue", "GET").route(web::get().to(reports::overdue)))
+            .service(
+                resource("/knowledge", "GET, POST")
+                    .route(web::get().to(knowledge::list))
+                    .route(web::post().to(knowledge::create)),
+            )
+            .service(
+                resource("/knowledge/{id}", "GET, PATCH")
+                    .route(web::get().to(knowledge::get))
+                    .route(web::patch().to(knowledge::update)),
+            )
+            .service(
+                resource("/knowledge/{id}/versions", "GET")
+                    .route(web::get().to(knowledge::versions)),
+            ),
     )
     .service(resource("/docs", "GET").route(web::get().to(|| async {
         HttpResponse::Found()

@@ -423,7 +423,7 @@ fn ticket_cursor(cursor: &str) -> Result<TicketId, FieldError> {
         .map_err(|_| Cursor::invalid())
 }
 
-fn parse_choice<T: std::str::FromStr<Err = String>>(
+pub fn parse_choice<T: std::str::FromStr<Err = String>>(
     field: &str,
     value: Option<&str>,
 ) -> Result<Option<T>, FieldError> {
@@ -456,7 +456,7 @@ fn parse_flag(field: &str, value: Option<&str>) -> Result<Option<bool>, FieldErr
     }
 }
 
-fn parse_q(value: Option<&str>) -> Result<Option<String>, FieldError> {
+pub fn parse_q(value: Option<&str>) -> Result<Option<String>, FieldError> {
     match value.map(str::trim) {
         Some(q) if q.chars().count() > 100 => {
             Err(FieldError::new("q", "may be at most 100 characters"))
@@ -470,7 +470,7 @@ fn parse_q(value: Option<&str>) -> Result<Option<String>, FieldError> {
 }
 
 /// A department code as a filter.
-fn parse_department(value: Option<&str>) -> Result<Option<DepartmentCode>, FieldError> {
+pub fn parse_department(value: Option<&str>) -> Result<Option<DepartmentCode>, FieldError> {
     match value.map(str::trim) {
         Some("") | None => Ok(None),
         Some(d) => DepartmentCode::parse(d)

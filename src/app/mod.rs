@@ -9,6 +9,7 @@ pub mod departments;
 pub mod enterprises;
 pub mod error;
 pub mod health;
+pub mod knowledge;
 pub mod notifications;
 pub mod reports;
 pub mod scheduler;

@@ -1,5 +1,5 @@
 //! The statements that differ between SQLite and PostgreSQL, in one place, matched on the
-//! connection variant: row locks and upserts.
+//! connection variant: row locks, upserts and the knowledge base's text search.
 
 use super::conn::DbConn;
 use super::error::StoreError;
@@ -7,19 +7,38 @@ use super::rows::TicketRow;
 use super::schema::{departments, ticket_counters, tickets};
 use diesel::prelude::*;
 
-/// Reads a ticket row for update. PostgreSQL locks it (`FOR UPDATE`); SQLite needs no lock, as
-/// its write transactions (`BEGIN IMMEDIATE`) already run one at a time.
-pub fn ticket_for_update(conn: &mut DbConn, id: &str) -> Result<Option<TicketRow>, StoreError> {
-    let row = tickets::table.find(id.to_string());
-    Ok(match conn {
-        DbConn::Postgres(pg) => row
-            .select(TicketRow::as_select())
-            .for_update()
-            .first(pg)
-            .optional()?,
-        DbConn::Sqlite(lite) => row.select(TicketRow::as_select()).first(lite).optional()?,
-    })
+/// Reads a row by its key for update. PostgreSQL locks it (`FOR UPDATE`); SQLite needs no
+/// lock, as its write transactions (`BEGIN IMMEDIATE`) already run one at a time.
+macro_rules! row_for_update {
+    ($(#[$doc:meta])* $name:ident, $table:path, $row:ty) => {
+        $(#[$doc])*
+        pub fn $name(conn: &mut DbConn, id: &str) -> Result<Option<$row>, StoreError> {
+            use $table as table;
+            let row = table::table.find(id.to_string());
+            Ok(match conn {
+                DbConn::Postgres(pg) => row
+                    .select(<$row>::as_select())
+                    .for_update()
+                    .first(pg)
+                    .optional()?,
+                DbConn::Sqlite(lite) => row.select(<$row>::as_select()).first(lite).optional()?,
+            })
+        }
+    };
 }
+
+row_for_update!(
+    /// A ticket, locked until the transaction ends.
+    ticket_for_update,
+    super::schema::tickets,
+    TicketRow
+);
+row_for_update!(
+    /// A knowledge article, locked until the transaction ends.
+    article_for_update,
+    super::schema::knowledge_articles,
+    super::rows::ArticleRow
+);
 
 /// Raises the counter of `year` by one and returns it, creating the counter on first use.
 pub fn bump_counter(conn: &mut DbConn, year: i32) -> Result<i64, StoreError> {
@@ -78,10 +97,11 @@ pub const CLAIM_DUE_SQL: &str =
      LIMIT $2
      FOR UPDATE OF tickets SKIP LOCKED";
 
+/// A row of one id, from a statement written out as text.
 #[derive(diesel::QueryableByName)]
-struct Claimed {
+pub struct Id {
     #[diesel(sql_type = diesel::sql_types::Text)]
-    id: String,
+    pub id: String,
 }
 
 /// Locks up to `limit` tickets that have a timer due at `now`, earliest first.
@@ -102,7 +122,7 @@ pub fn claim_due_tickets(
     let claimed = diesel::sql_query(CLAIM_DUE_SQL)
         .bind::<diesel::sql_types::Timestamp, _>(now)
         .bind::<diesel::sql_types::BigInt, _>(limit)
-        .load::<Claimed>(pg)?;
+        .load::<Id>(pg)?;
     Ok(Some(claimed.into_iter().map(|c| c.id).collect()))
 }
 
@@ -374,4 +394,53 @@ where
 /// `LOCK TABLE`).
 pub fn is_postgres(conn: &DbConn) -> bool {
     matches!(conn, DbConn::Postgres(_))
+}
+
+/// A search of the knowledge base's terms (`knowledge_articles.search_text`, `domain::terms`),
+/// the part of its query each backend's text index asks differently: PostgreSQL matches the GIN
+/// index over `array_to_tsvector(string_to_array(search_text, ' '))` with a `tsquery` (no
+/// text-search parser, whose words would depend on the server's locale); SQLite the FTS5 table
+/// `knowledge_terms` its triggers keep. Terms hold only letters and digits, so quoting each is
+/// all either syntax needs. `a` names the articles.
+pub struct TermSearch {
+    /// What the query reads from.
+    pub from: &'static str,
+    /// The condition, with one `?` for `query`.
+    pub condition: &'static str,
+    /// How well an article matches, higher better, with `score_binds` `?`s.
+    pub score: &'static str,
+    pub score_binds: Vec<Bind>,
+    pub query: String,
+}
+
+/// A search for articles holding every one of `terms`, or with `any` at least one.
+pub fn knowledge_search(conn: &DbConn, terms: &[String], any: bool) -> TermSearch {
+    if is_postgres(conn) {
+        let query = terms
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(if any { " | " } else { " & " });
+        TermSearch {
+            from: "knowledge_articles a",
+            condition: "array_to_tsvector(string_to_array(a.search_text, ' ')) @@ CAST(? AS tsquery)",
+            score: "ts_rank(array_to_tsvector(string_to_array(a.search_text, ' ')), CAST(? AS tsquery))",
+            score_binds: vec![Bind::Text(query.clone())],
+            query,
+        }
+    } else {
+        let query = terms
+            .iter()
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(if any { " OR " } else { " AND " });
+        TermSearch {
+            // bm25 is negative, lower the better.
+            from: "knowledge_terms JOIN knowledge_articles a ON a.id = knowledge_terms.article_id",
+            condition: "knowledge_terms MATCH ?",
+            score: "-bm25(knowledge_terms)",
+            score_binds: vec![],
+            query,
+        }
+    }
 }

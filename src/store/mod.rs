@@ -11,6 +11,7 @@ pub mod departments;
 pub mod enterprises;
 pub mod error;
 pub mod idempotency;
+pub mod knowledge;
 pub mod kpi;
 pub mod leases;
 pub mod outbox;

@@ -4,8 +4,10 @@
 
 use super::error::StoreError;
 use super::schema::{
-    departments, idempotency_keys, outbox, sessions, ticket_events, tickets, timers, users,
+    departments, idempotency_keys, knowledge_articles, knowledge_versions, outbox, sessions,
+    ticket_events, tickets, timers, users,
 };
+use crate::domain::knowledge::Content;
 use crate::domain::lifecycle::Event;
 use crate::domain::notification::Notification;
 use crate::domain::ticket::{Actor, Contact, Enterprise, Role, Ticket, TicketId};
@@ -516,4 +518,197 @@ pub struct SessionRow {
     pub csrf_token: String,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+}
+
+/// A knowledge article: everything but its search terms, which only the index reads (they are
+/// written beside it: `store::knowledge`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = knowledge_articles, treat_none_as_null = true)]
+pub struct ArticleRow {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    /// A JSON array of strings.
+    pub keywords: String,
+    pub department: String,
+    pub doc_number: Option<String>,
+    /// YYYY-MM-DD, a local date.
+    pub valid_from: Option<String>,
+    pub valid_to: Option<String>,
+    pub state: String,
+    pub visibility: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub created_by: String,
+    pub updated_at: NaiveDateTime,
+    pub updated_by: String,
+}
+
+/// An article in a list: without its body.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = knowledge_articles)]
+pub struct ArticleSummaryRow {
+    pub id: String,
+    pub title: String,
+    pub keywords: String,
+    pub department: String,
+    pub doc_number: Option<String>,
+    pub valid_from: Option<String>,
+    pub valid_to: Option<String>,
+    pub state: String,
+    pub visibility: String,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+    pub updated_by: String,
+}
+
+/// One version of an article, as it was written.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = knowledge_versions)]
+pub struct ArticleVersionRow {
+    pub article_id: String,
+    pub version: i64,
+    pub title: String,
+    pub body: String,
+    pub keywords: String,
+    pub department: String,
+    pub doc_number: Option<String>,
+    pub valid_from: Option<String>,
+    pub valid_to: Option<String>,
+    pub state: String,
+    pub visibility: String,
+    /// A JSON array of the fields changed from the version before.
+    pub changed: String,
+    pub at: NaiveDateTime,
+    pub by: String,
+}
+
+/// An article's content as its columns hold it, in an article's row or a version's.
+macro_rules! stored_content {
+    ($row:expr) => {
+        StoredContent {
+            title: &$row.title,
+            body: &$row.body,
+            keywords: &$row.keywords,
+            department: &$row.department,
+            doc_number: &$row.doc_number,
+            valid_from: &$row.valid_from,
+            valid_to: &$row.valid_to,
+            state: &$row.state,
+            visibility: &$row.visibility,
+        }
+    };
+}
+struct StoredContent<'a> {
+    title: &'a str,
+    body: &'a str,
+    keywords: &'a str,
+    department: &'a str,
+    doc_number: &'a Option<String>,
+    valid_from: &'a Option<String>,
+    valid_to: &'a Option<String>,
+    state: &'a str,
+    visibility: &'a str,
+}
+
+impl StoredContent<'_> {
+    fn read(&self, what: &str) -> Result<Content, StoreError> {
+        let corrupt = |field: &str| StoreError::Corrupt(format!("{what}: {field}"));
+        Ok(Content {
+            title: self.title.to_string(),
+            body: self.body.to_string(),
+            keywords: stored_keywords(self.keywords).ok_or_else(|| corrupt("keywords"))?,
+            department: DepartmentCode::from_stored(self.department.to_string()),
+            doc_number: self.doc_number.clone(),
+            valid_from: stored_date(self.valid_from).map_err(|_| corrupt("valid_from"))?,
+            valid_to: stored_date(self.valid_to).map_err(|_| corrupt("valid_to"))?,
+            state: self.state.parse().map_err(|_| corrupt("state"))?,
+            visibility: self.visibility.parse().map_err(|_| corrupt("visibility"))?,
+        })
+    }
+}
+
+fn json_list(items: &[impl serde::Serialize]) -> String {
+    serde_json::to_string(items).expect("a list of strings serialises")
+}
+
+impl ArticleRow {
+    /// A new article, at version 1.
+    pub fn new(id: &str, c: &Content, at: NaiveDateTime, by: &str) -> Self {
+        let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
+        ArticleRow {
+            id: id.to_string(),
+            title: c.title.clone(),
+            body: c.body.clone(),
+            keywords: json_list(&c.keywords),
+            department: c.department.to_string(),
+            doc_number: c.doc_number.clone(),
+            valid_from: date(c.valid_from),
+            valid_to: date(c.valid_to),
+            state: c.state.to_string(),
+            visibility: c.visibility.to_string(),
+            version: 1,
+            created_at: at,
+            created_by: by.to_string(),
+            updated_at: at,
+            updated_by: by.to_string(),
+        }
+    }
+
+    /// This article saying `c` as its next version, written by `by` at `at`.
+    pub fn edited(&self, c: &Content, at: NaiveDateTime, by: &str) -> Self {
+        ArticleRow {
+            version: self.version + 1,
+            created_at: self.created_at,
+            created_by: self.created_by.clone(),
+            ..ArticleRow::new(&self.id, c, at, by)
+        }
+    }
+
+    pub fn content(&self) -> Result<Content, StoreError> {
+        stored_content!(self).read(&format!("knowledge article {}", self.id))
+    }
+}
+
+impl ArticleVersionRow {
+    /// The version the article `row` is now at, and the fields it changed.
+    pub fn of(row: &ArticleRow, changed: &[&str]) -> Self {
+        ArticleVersionRow {
+            article_id: row.id.clone(),
+            version: row.version,
+            title: row.title.clone(),
+            body: row.body.clone(),
+            keywords: row.keywords.clone(),
+            department: row.department.clone(),
+            doc_number: row.doc_number.clone(),
+            valid_from: row.valid_from.clone(),
+            valid_to: row.valid_to.clone(),
+            state: row.state.clone(),
+            visibility: row.visibility.clone(),
+            changed: json_list(changed),
+            at: row.updated_at,
+            by: row.updated_by.clone(),
+        }
+    }
+
+    /// The article as it was at this version, and the fields the version changed.
+    pub fn content(&self) -> Result<(Content, Vec<String>), StoreError> {
+        let what = format!("knowledge version {} of {}", self.version, self.article_id);
+        let content = stored_content!(self).read(&what)?;
+        let changed = serde_json::from_str(&self.changed)
+            .map_err(|_| StoreError::Corrupt(format!("{what}: changed")))?;
+        Ok((content, changed))
+    }
+}
+
+/// Keywords as stored: a JSON array of strings.
+pub fn stored_keywords(text: &str) -> Option<Vec<String>> {
+    serde_json::from_str(text).ok()
+}
+
+/// A local date as stored, YYYY-MM-DD.
+pub fn stored_date(text: &Option<String>) -> Result<Option<chrono::NaiveDate>, chrono::ParseError> {
+    text.as_deref()
+        .map(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d"))
+        .transpose()
 }

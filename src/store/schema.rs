@@ -247,9 +247,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    knowledge_articles (id) {
+        id -> Text,
+        title -> Text,
+        body -> Text,
+        keywords -> Text,
+        department -> Text,
+        doc_number -> Nullable<Text>,
+        valid_from -> Nullable<Text>,
+        valid_to -> Nullable<Text>,
+        state -> Text,
+        visibility -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        created_by -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+        search_text -> Text,
+    }
+}
+
+diesel::table! {
+    knowledge_versions (article_id, version) {
+        article_id -> Text,
+        version -> BigInt,
+        title -> Text,
+        body -> Text,
+        keywords -> Text,
+        department -> Text,
+        doc_number -> Nullable<Text>,
+        valid_from -> Nullable<Text>,
+        valid_to -> Nullable<Text>,
+        state -> Text,
+        visibility -> Text,
+        changed -> Text,
+        at -> Timestamp,
+        by -> Text,
+    }
+}
+
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(timers -> tickets (ticket_id));
 diesel::joinable!(ticket_departments -> tickets (ticket_id));
+diesel::joinable!(knowledge_versions -> knowledge_articles (article_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     departments,
@@ -268,6 +309,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     kpi_counts,
     kpi_deltas,
     kpi_rebuilds,
+    knowledge_articles,
+    knowledge_versions,
 );
 
 diesel::table! {

@@ -11,6 +11,7 @@ mod console;
 mod contract;
 mod deadlines;
 mod enterprises;
+mod knowledge;
 mod lifecycle;
 mod mail;
 mod openapi;

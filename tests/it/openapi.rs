@@ -177,6 +177,11 @@ async fn the_document_describes_what_the_service_answers(backend: Backend) {
         ("get", "/api/v1/enterprises/hot"),
         ("get", "/api/v1/enterprises/{credit_code}"),
         ("post", "/api/v1/tickets/similar"),
+        ("get", "/api/v1/knowledge"),
+        ("post", "/api/v1/knowledge"),
+        ("get", "/api/v1/knowledge/{id}"),
+        ("patch", "/api/v1/knowledge/{id}"),
+        ("get", "/api/v1/knowledge/{id}/versions"),
         ("get", "/healthz"),
         ("get", "/readyz"),
         ("get", "/metrics"),
@@ -349,6 +354,68 @@ async fn the_document_describes_what_the_service_answers(backend: Backend) {
         "/api/v1/tickets/{id}/actions/{action}",
         &stale,
     );
+    // The knowledge base's answers, and its problems.
+    let shuiwu = app.department("shuiwu");
+    let article = json!({
+        "title": "小微企业增值税留抵退税", "body": "## 适用对象\n\n小微企业", "keywords": ["留抵退税"],
+        "doc_number": "鄂税发〔2026〕8号", "valid_from": "2026-01-01", "state": "published",
+    });
+    let created = app.post("/api/v1/knowledge", &shuiwu, &article).await;
+    check(&doc, "post", "/api/v1/knowledge", &created);
+    let kid = created.body["id"].as_str().unwrap().to_string();
+    let edited = app
+        .send(
+            "PATCH",
+            &format!("/api/v1/knowledge/{kid}"),
+            Some(&shuiwu),
+            &[],
+            Some(br#"{"valid_to": "2027-12-31"}"#.to_vec()),
+        )
+        .await;
+    check(&doc, "patch", "/api/v1/knowledge/{id}", &edited);
+    for (path, concrete) in [
+        (
+            "/api/v1/knowledge",
+            format!(
+                "/api/v1/knowledge?q={}&limit=1",
+                crate::common::urlencode("退税")
+            ),
+        ),
+        ("/api/v1/knowledge", "/api/v1/knowledge".to_string()),
+        ("/api/v1/knowledge/{id}", format!("/api/v1/knowledge/{kid}")),
+        (
+            "/api/v1/knowledge/{id}/versions",
+            format!("/api/v1/knowledge/{kid}/versions"),
+        ),
+        (
+            "/api/v1/knowledge/{id}",
+            "/api/v1/knowledge/nope".to_string(),
+        ),
+        ("/api/v1/knowledge", "/api/v1/knowledge?limit=0".to_string()),
+    ] {
+        check(&doc, "get", path, &app.get(&concrete, &op).await);
+    }
+    for bad in [
+        json!({"title": ""}),
+        json!({"title": "t", "body": "b", "department": "renshe"}),
+    ] {
+        check(
+            &doc,
+            "post",
+            "/api/v1/knowledge",
+            &app.post("/api/v1/knowledge", &shuiwu, &bad).await,
+        );
+    }
+    let stale = app
+        .send(
+            "PATCH",
+            &format!("/api/v1/knowledge/{kid}"),
+            Some(&shuiwu),
+            &[("If-Match", "\"1\"")],
+            Some(br#"{"title": "x"}"#.to_vec()),
+        )
+        .await;
+    check(&doc, "patch", "/api/v1/knowledge/{id}", &stale);
     let token = app
         .send(
             "POST",

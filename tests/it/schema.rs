@@ -120,10 +120,12 @@ fn migrated(backend: Backend) -> Tables {
     assert!(conn::migrate(&mut c).expect("the migrations run") > 0);
     let sql = match backend {
         Backend::Sqlite => {
+            // Ordinary tables only: the FTS5 indexes (virtual tables and their shadow tables)
+            // are SQLite's own, outside the portable schema.
             "SELECT m.name AS table_name, p.name AS column_name, p.type AS data_type,
                     (p.\"notnull\" = 0 AND p.pk = 0) AS nullable
-             FROM sqlite_master m JOIN pragma_table_info(m.name) p
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+             FROM pragma_table_list m JOIN pragma_table_info(m.name) p
+             WHERE m.schema = 'main' AND m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
                AND m.name <> '__diesel_schema_migrations'"
         }
         Backend::Postgres => {

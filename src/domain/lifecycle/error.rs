@@ -7,8 +7,8 @@ pub enum DomainError {
     /// 403: this actor may never do this action on this ticket.
     #[error("{0}")]
     Forbidden(String),
-    /// 412: the caller saw another version.
-    #[error("the ticket is at version {current}, not {expected}")]
+    /// 412: the caller saw another version (of a ticket, or of a knowledge article).
+    #[error("the current version is {current}, not {expected}")]
     Stale { expected: i64, current: i64 },
     /// 409: not allowed in the ticket's present state.
     #[error("{0}")]

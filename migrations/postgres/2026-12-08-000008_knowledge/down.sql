@@ -1,0 +1,2 @@
+DROP TABLE knowledge_versions;
+DROP TABLE knowledge_articles;
