@@ -22,16 +22,12 @@ use closedloop::server;
 use closedloop::store::DbConn;
 use closedloop::store::rows::{EventRow, TicketRow, TimerRow};
 use closedloop::store::schema::{ticket_events, tickets, timers};
-use diesel::{Connection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use serde_json::json;
 use std::time::Instant;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
+mod support;
+use support::arg;
 
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
@@ -43,29 +39,7 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
     let runs: usize = arg("--runs").and_then(|n| n.parse().ok()).unwrap_or(5);
-    let admin = std::env::var("CLOSEDLOOP_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let dir = tempfile::tempdir().unwrap();
-    let name = format!("closedloop_kpis_{}", std::process::id());
-    let url = if backend == "postgres" {
-        let mut c = diesel::PgConnection::establish(&admin).expect("PostgreSQL");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut c)
-            .unwrap();
-        format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
-    } else {
-        format!("sqlite://{}", dir.path().join("kpis.db").display())
-    };
-    let result = std::panic::catch_unwind(|| run(&backend, &url, tickets, runs));
-    if backend == "postgres" {
-        let mut c = diesel::PgConnection::establish(&admin).unwrap();
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut c)
-            .unwrap();
-    }
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
-    }
+    support::with_database("kpis", &backend, |url| run(&backend, url, tickets, runs));
 }
 
 /// Local time of day `d` of the year, at `h:m`, as UTC.

@@ -21,17 +21,13 @@ use closedloop::server;
 use closedloop::store::rows::TicketRow;
 use closedloop::store::schema::tickets;
 use closedloop::store::{DbConn, search};
-use diesel::{Connection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
+mod support;
+use support::arg;
 
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
@@ -43,29 +39,7 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000);
     let runs: usize = arg("--runs").and_then(|n| n.parse().ok()).unwrap_or(5);
-    let admin = std::env::var("CLOSEDLOOP_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let dir = tempfile::tempdir().unwrap();
-    let name = format!("closedloop_similar_{}", std::process::id());
-    let url = if backend == "postgres" {
-        let mut c = diesel::PgConnection::establish(&admin).expect("PostgreSQL");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut c)
-            .unwrap();
-        format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
-    } else {
-        format!("sqlite://{}", dir.path().join("similar.db").display())
-    };
-    let result = std::panic::catch_unwind(|| run(&backend, &url, n, runs));
-    if backend == "postgres" {
-        let mut c = diesel::PgConnection::establish(&admin).unwrap();
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut c)
-            .unwrap();
-    }
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
-    }
+    support::with_database("similar", &backend, |url| run(&backend, url, n, runs));
 }
 
 /// A small deterministic generator (xorshift), so every run makes the same cases.
