@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod cases;
 pub mod forms;
 pub mod frame;
+pub mod knowledge;
 pub mod messages;
 pub mod queues;
 pub mod render;

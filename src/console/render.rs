@@ -32,6 +32,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     template!("ticket.html"),
     template!("calendar.html"),
     template!("reports.html"),
+    template!("knowledge.html"),
+    template!("knowledge_article.html"),
+    template!("knowledge_form.html"),
     template!("error.html"),
 ];
 
