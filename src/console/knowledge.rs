@@ -211,7 +211,34 @@ struct Draw<'a> {
     cancel: String,
 }
 
-impl Draw<'_> {
+impl<'a> Draw<'a> {
+    /// The form of a new article.
+    fn new_article(who: &'a Signed, departments: &'a [DepartmentRow]) -> Self {
+        Draw {
+            who,
+            departments,
+            action: "/knowledge/new".into(),
+            version: None,
+            cancel: "/knowledge".into(),
+        }
+    }
+
+    /// The form of article `id`, seen at `version`.
+    fn editing(
+        who: &'a Signed,
+        departments: &'a [DepartmentRow],
+        id: &str,
+        version: Option<i64>,
+    ) -> Self {
+        Draw {
+            who,
+            departments,
+            action: format!("/knowledge/{id}/edit"),
+            version,
+            cancel: format!("/knowledge/{id}"),
+        }
+    }
+
     fn form(
         &self,
         status: StatusCode,
@@ -261,13 +288,7 @@ fn values_of(a: &Article) -> Value {
 pub async fn new(who: Signed, state: web::Data<AppState>) -> Result<HttpResponse, Refusal> {
     writers_only(&who)?;
     let list = db(&state, |conn| departments::list(conn, None, 500)).await?;
-    let draw = Draw {
-        who: &who,
-        departments: &list,
-        action: "/knowledge/new".into(),
-        version: None,
-        cancel: "/knowledge".into(),
-    };
+    let draw = Draw::new_article(&who, &list);
     let values = json!({"state": "draft", "visibility": "internal"});
     Ok(draw.form(StatusCode::OK, &values, BTreeMap::new()))
 }
@@ -290,20 +311,11 @@ pub async fn create(
     .await?;
     match done.map_err(Problem::from) {
         Ok(article) => Ok(see_other(&format!("/knowledge/{}?done=create", article.id))),
-        Err(p) if p.status == 422 => {
-            let draw = Draw {
-                who: &who,
-                departments: &list,
-                action: "/knowledge/new".into(),
-                version: None,
-                cancel: "/knowledge".into(),
-            };
-            Ok(draw.form(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &form.flat(),
-                field_errors(&p),
-            ))
-        }
+        Err(p) if p.status == 422 => Ok(Draw::new_article(&who, &list).form(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &form.flat(),
+            field_errors(&p),
+        )),
         Err(p) => Err(p.into()),
     }
 }
@@ -324,13 +336,7 @@ pub async fn edit(
     .await?;
     knowledge::may_edit(&who.session().actor, &article.department)
         .map_err(|_| Refusal::Forbidden("这篇文章由其他部门维护，您不能编辑。".into()))?;
-    let draw = Draw {
-        who: &who,
-        departments: &list,
-        action: format!("/knowledge/{}/edit", article.id),
-        version: Some(article.version),
-        cancel: format!("/knowledge/{}", article.id),
-    };
+    let draw = Draw::editing(&who, &list, &article.id, Some(article.version));
     Ok(draw.form(StatusCode::OK, &values_of(&article), BTreeMap::new()))
 }
 
@@ -373,13 +379,7 @@ pub async fn update(
         )),
         Err(e) => match Problem::from(e) {
             p if p.status == 422 => {
-                let draw = Draw {
-                    who: &who,
-                    departments: &list,
-                    action: format!("/knowledge/{id}/edit"),
-                    version: if_match,
-                    cancel: format!("/knowledge/{id}"),
-                };
+                let draw = Draw::editing(&who, &list, &id.to_string(), if_match);
                 Ok(draw.form(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     &form.flat(),
