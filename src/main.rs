@@ -294,8 +294,8 @@ fn seed_now(
     let settings = server::load_settings(config, db)?;
     let report = seed::run(db, dir, demo, &settings)?;
     println!(
-        "seeded {} department(s), {} user(s), {} complaint(s)",
-        report.departments, report.users, report.complaints
+        "seeded {} department(s), {} user(s), {} complaint(s), {} article(s)",
+        report.departments, report.users, report.complaints, report.articles
     );
     Ok(())
 }

@@ -1,12 +1,13 @@
-//! `closedloop seed`: the district's departments and, with `--demo`, demo users and complaints.
+//! `closedloop seed`: the district's departments and, with `--demo`, demo users, complaints and
+//! policy articles for the knowledge base.
 //! Read from `seeds/` when it exists, else from the copies built into the binary. Idempotent.
 
 use crate::app::accounts::{self, NewUser};
 use crate::app::tickets::{self as service, Created};
-use crate::app::{AppError, Settings, departments};
+use crate::app::{AppError, Settings, departments, knowledge};
 use crate::domain::DepartmentCode;
 use crate::domain::lifecycle::ActionKind;
-use crate::domain::ticket::Actor;
+use crate::domain::ticket::{Actor, Role};
 use crate::store::rows::DepartmentRow;
 use crate::store::{self, DbConn};
 use anyhow::Context;
@@ -16,6 +17,7 @@ use std::path::Path;
 
 const DEPARTMENTS: &str = include_str!("../seeds/departments.toml");
 const DEMO: &str = include_str!("../seeds/demo.toml");
+const KNOWLEDGE: &str = include_str!("../seeds/knowledge.toml");
 pub const DEMO_PASSWORD: &str = "demo";
 
 #[derive(Deserialize)]
@@ -38,6 +40,13 @@ struct DepartmentSeed {
 struct DemoFile {
     user: Vec<NewUser>,
     complaint: Vec<ComplaintSeed>,
+}
+
+/// Articles of the knowledge base, each the body `POST /api/v1/knowledge` takes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KnowledgeFile {
+    article: Vec<toml::Table>,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +72,7 @@ pub struct Report {
     pub departments: usize,
     pub users: usize,
     pub complaints: usize,
+    pub articles: usize,
 }
 
 fn read(dir: &Path, name: &str, built_in: &str) -> anyhow::Result<String> {
@@ -116,6 +126,19 @@ pub fn run(
             for complaint in file.complaint {
                 report.complaints +=
                     usize::from(seed_complaint(conn, settings, &file.user, complaint)?);
+            }
+        }
+        // Likewise the policy articles: only into an empty knowledge base.
+        if store::knowledge::count(conn)? == 0 {
+            let file: KnowledgeFile = toml::from_str(&read(dir, "knowledge.toml", KNOWLEDGE)?)
+                .context("seeds/knowledge.toml")?;
+            let admin = Actor::user("admin", Role::Admin, None);
+            for article in file.article {
+                let input = serde_json::to_value(&article)?;
+                knowledge::create(conn, settings, &admin, &input, store::now())
+                    .map_err(describe)
+                    .with_context(|| format!("seeds/knowledge.toml: {}", input["title"]))?;
+                report.articles += 1;
             }
         }
     }

@@ -1,7 +1,7 @@
 //! `/admin/calendar`: the working-day calendar for admins — a year's official days off and
 //! make-up working days, and loading a year as the State Council publishes it.
 
-use super::forms::Form;
+use super::forms::{Form, split_list};
 use super::frame::Frame;
 use super::render::{page, see_other};
 use super::visitor::{Refusal, Signed};
@@ -138,10 +138,7 @@ fn dates(
     errors: &mut Vec<FieldError>,
 ) -> std::collections::BTreeSet<NaiveDate> {
     let mut out = std::collections::BTreeSet::new();
-    for item in text
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '，' || c == '、')
-        .filter(|s| !s.is_empty())
-    {
+    for item in split_list(text) {
         match NaiveDate::parse_from_str(item, "%Y-%m-%d") {
             Ok(d) if d.year() == year => {
                 out.insert(d);

@@ -3,7 +3,7 @@
 //! `lifecycle::available` says, which is what the API would accept), and each action's form.
 //! Every change goes through the same use cases as the API: `app::tickets::create` and `act`.
 
-use super::forms::Form;
+use super::forms::{Form, asked};
 use super::frame::{Frame, due_wording, rows};
 use super::messages;
 use super::render::{page, see_other};
@@ -28,12 +28,12 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 #[derive(Serialize)]
-struct Choice {
+pub struct Choice {
     value: &'static str,
     label: &'static str,
 }
 
-fn choices<T: Copy>(
+pub fn choices<T: Copy>(
     all: &[T],
     value: fn(T) -> &'static str,
     label: fn(T) -> &'static str,
@@ -47,7 +47,7 @@ fn choices<T: Copy>(
 }
 
 /// Field errors by field, in Chinese.
-fn errors_by_field(errors: &[FieldError]) -> BTreeMap<String, String> {
+pub fn errors_by_field(errors: &[FieldError]) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for e in errors {
         // `co_departments[2]` is shown at `co_departments`.
@@ -57,17 +57,17 @@ fn errors_by_field(errors: &[FieldError]) -> BTreeMap<String, String> {
     out
 }
 
-fn field_errors(p: &Problem) -> BTreeMap<String, String> {
+pub fn field_errors(p: &Problem) -> BTreeMap<String, String> {
     errors_by_field(&p.errors)
 }
 
 #[derive(Serialize)]
-struct Department {
+pub struct Department {
     code: String,
     name: String,
 }
 
-fn department_choices(list: &[DepartmentRow]) -> Vec<Department> {
+pub fn department_choices(list: &[DepartmentRow]) -> Vec<Department> {
     list.iter()
         .map(|d| Department {
             code: d.code.clone(),
@@ -76,7 +76,7 @@ fn department_choices(list: &[DepartmentRow]) -> Vec<Department> {
         .collect()
 }
 
-fn names_of(list: &[DepartmentRow]) -> BTreeMap<String, String> {
+pub fn names_of(list: &[DepartmentRow]) -> BTreeMap<String, String> {
     list.iter()
         .map(|d| (d.code.clone(), d.name.clone()))
         .collect()
@@ -88,15 +88,7 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Refusal> {
-    let query = req.query_string().to_string();
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query).unwrap_or_default();
-    let asked: BTreeMap<String, String> = pairs
-        .iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .cloned()
-        .collect();
-    let params: Result<ListParams, _> =
-        serde_urlencoded::from_str(&serde_urlencoded::to_string(&asked).unwrap_or_default());
+    let (asked, params) = asked::<ListParams>(&req);
     let tz = state.settings.timezone;
     let now = crate::store::now();
     let parsed = params

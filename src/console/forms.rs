@@ -10,6 +10,7 @@ use chrono::{NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use futures_util::future::LocalBoxFuture;
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 /// The fields of a posted form, in order, repeated names kept (a multiple select).
 #[derive(Debug, Clone, Default)]
@@ -155,6 +156,54 @@ impl Form {
         }
         Value::Object(p)
     }
+
+    /// The knowledge article form as the API's body: every field the form shows, so an edit
+    /// sends the article whole; `keywords` typed in one box, a blank date or 文号 cleared. The
+    /// department only when the form offers a choice (an admin's).
+    pub fn article(&self) -> Value {
+        let mut body = Map::new();
+        for name in ["title", "body", "state", "visibility"] {
+            body.insert(name.into(), json!(self.get(name).unwrap_or_default()));
+        }
+        for name in ["doc_number", "valid_from", "valid_to"] {
+            body.insert(name.into(), self.text(name).unwrap_or(Value::Null));
+        }
+        body.insert(
+            "keywords".into(),
+            json!(split_list(self.get("keywords").unwrap_or_default())),
+        );
+        if let Some(department) = self.text("department") {
+            body.insert("department".into(), department);
+        }
+        Value::Object(body)
+    }
+}
+
+/// What a search form asked for (its query string, the blank fields left out), and the same as
+/// the API's parameters `T`.
+pub fn asked<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+) -> (
+    BTreeMap<String, String>,
+    Result<T, serde_urlencoded::de::Error>,
+) {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let asked: BTreeMap<String, String> = pairs
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+    let params =
+        serde_urlencoded::from_str(&serde_urlencoded::to_string(&asked).unwrap_or_default());
+    (asked, params)
+}
+
+/// The items of a list typed in one box: separated by blanks, line breaks, commas (full or half
+/// width) or 、.
+pub fn split_list(text: &str) -> Vec<&str> {
+    text.split(|c: char| c.is_whitespace() || matches!(c, ',' | '，' | '、'))
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// A whole number as a number, anything else as the text it was (the domain then says what is
@@ -204,6 +253,30 @@ mod tests {
             f.new_ticket(),
             json!({"channel": "hotline", "enterprise": {"name": "某公司", "credit_code": "91420204MA4B1C2D1D"}})
         );
+    }
+
+    #[test]
+    fn the_article_form_is_the_api_body() {
+        let f = form(&[
+            ("title", "稳岗返还"),
+            ("body", "正文"),
+            ("keywords", "稳岗，返还、失业保险 稳岗\n社保,补贴"),
+            ("doc_number", ""),
+            ("valid_from", "2026-01-01"),
+            ("state", "published"),
+            ("visibility", "public"),
+            ("csrf_token", "x"),
+        ]);
+        assert_eq!(
+            f.article(),
+            json!({
+                "title": "稳岗返还", "body": "正文", "state": "published", "visibility": "public",
+                "doc_number": null, "valid_from": "2026-01-01", "valid_to": null,
+                "keywords": ["稳岗", "返还", "失业保险", "稳岗", "社保", "补贴"],
+            })
+        );
+        let f = form(&[("department", "renshe")]);
+        assert_eq!(f.article()["department"], "renshe");
     }
 
     #[test]

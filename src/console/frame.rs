@@ -56,21 +56,25 @@ impl Frame {
                 ("/desk", "话务员工作台"),
                 ("/tickets/new", "受理登记"),
                 ("/tickets", "工单查询"),
+                ("/knowledge", "知识库"),
                 ("/reports", "考核报表"),
             ],
             Role::Department => &[
                 ("/workbench", "承办工作台"),
                 ("/tickets", "工单查询"),
+                ("/knowledge", "知识库"),
                 ("/reports", "考核报表"),
             ],
             Role::Supervisor => &[
                 ("/board", "督办台"),
                 ("/tickets", "工单查询"),
+                ("/knowledge", "知识库"),
                 ("/reports", "考核报表"),
             ],
             Role::Admin => &[
                 ("/admin/calendar", "工作日历"),
                 ("/tickets", "工单查询"),
+                ("/knowledge", "知识库"),
                 ("/reports", "考核报表"),
             ],
         };

@@ -70,6 +70,15 @@ pub fn chinese(e: &FieldError) -> String {
     if m == "must be in the future" {
         return "应晚于现在".into();
     }
+    if m.starts_with("must be a date (YYYY-MM-DD)") {
+        return "请填写日期（如 2026-12-08），年份在 1970 至 9999 之间".into();
+    }
+    if m == "may not be before valid_from" {
+        return "失效日期不能早于生效日期".into();
+    }
+    if m.starts_with("may hold at most") && m.ends_with("keywords") {
+        return format!("关键词最多 {} 个", number_after(m, "at most"));
+    }
     if m.starts_with("must be an RFC 3339 time") || m.starts_with("must be a date") {
         return "请填写有效的日期和时间（1970 至 9999 年）".into();
     }
@@ -128,6 +137,14 @@ mod tests {
             zh("working_days", "must be between 1 and 60 working days"),
             "延期应为 1 至 60 个工作日"
         );
+        assert_eq!(
+            zh("keywords", "may hold at most 20 keywords"),
+            "关键词最多 20 个"
+        );
+        assert_eq!(
+            zh("valid_to", "may not be before valid_from"),
+            "失效日期不能早于生效日期"
+        );
         assert!(zh("x", "something new").starts_with("填写有误"));
     }
 
@@ -146,5 +163,38 @@ mod tests {
         }
         let e = crate::domain::Phone::parse("123").unwrap_err();
         assert!(!zh("contact.phone", &e.to_string()).starts_with("填写有误"));
+    }
+
+    #[test]
+    fn every_knowledge_article_error_has_chinese() {
+        use crate::domain::knowledge::{ArticleInput, new_article};
+        use crate::domain::lifecycle::DomainError;
+        use crate::domain::ticket::{Actor, Role};
+        let code = crate::domain::DepartmentCode::parse("shuiwu").unwrap();
+        let actor = Actor::user("s", Role::Department, Some(&code));
+        let many: Vec<String> = (0..21).map(|i| i.to_string()).collect();
+        for input in [
+            serde_json::json!({
+                "title": "", "body": "\u{7}", "keywords": ["", "长".repeat(31)],
+                "doc_number": "号".repeat(101), "valid_from": "2026-02-30", "valid_to": "明年",
+                "state": "live", "visibility": "secret",
+            }),
+            serde_json::json!({"keywords": many, "valid_from": "2026-06-01", "valid_to": "2026-05-31"}),
+        ] {
+            let Err(DomainError::Invalid(errors)) =
+                new_article(ArticleInput::read(&input).unwrap(), &actor)
+            else {
+                panic!("{input} is invalid");
+            };
+            for e in errors {
+                let zh = chinese(&e);
+                assert!(
+                    !zh.starts_with("填写有误"),
+                    "{}: {} → {zh}",
+                    e.field,
+                    e.message
+                );
+            }
+        }
     }
 }

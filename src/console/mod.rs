@@ -9,6 +9,7 @@ pub mod cases;
 pub mod enterprises;
 pub mod forms;
 pub mod frame;
+pub mod knowledge;
 pub mod messages;
 pub mod queues;
 pub mod render;

@@ -34,6 +34,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     template!("reports.html"),
     template!("enterprise.html"),
     template!("similar.html"),
+    template!("knowledge.html"),
+    template!("knowledge_article.html"),
+    template!("knowledge_form.html"),
     template!("error.html"),
 ];
 

@@ -1,7 +1,7 @@
 //! The console's routes (DESIGN.md, "Wave 2 contract"): every page answers GET (and HEAD), every
 //! form POSTs with its `csrf_token`; any other method is a 405.
 
-use super::{calendar, cases, enterprises, queues, render, reports, sign_in};
+use super::{calendar, cases, enterprises, knowledge, queues, render, reports, sign_in};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, HeaderValue};
 use actix_web::web;
@@ -51,6 +51,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(
             resource("/enterprises/{credit_code}", "GET").route(web::get().to(enterprises::show)),
+        )
+        .service(resource("/knowledge", "GET").route(web::get().to(knowledge::list)))
+        // The literal path first: `{id}` would take "new" too.
+        .service(
+            resource("/knowledge/new", "GET, POST")
+                .route(web::get().to(knowledge::new))
+                .route(web::post().to(knowledge::create)),
+        )
+        .service(resource("/knowledge/{id}", "GET").route(web::get().to(knowledge::show)))
+        .service(
+            resource("/knowledge/{id}/edit", "GET, POST")
+                .route(web::get().to(knowledge::edit))
+                .route(web::post().to(knowledge::update)),
         )
         .service(resource("/reports", "GET").route(web::get().to(reports::show)))
         .service(resource("/reports/export", "GET").route(web::get().to(reports::export)))

@@ -4,7 +4,7 @@
 
 use super::department::DepartmentCode;
 use super::field::{FieldError, collect, from_json};
-use super::lifecycle::DomainError;
+use super::lifecycle::error::DomainError;
 use super::text::{optional_text, required_text};
 use super::ticket::{Actor, Role};
 use super::time;

@@ -1,8 +1,10 @@
 //! The glossary's Chinese words, as a government clerk reads them: states, actions, stages,
-//! categories, channels, satisfaction, outcomes, roles, escalation levels, and moments and
-//! periods written out. Mail and the console both speak with these.
+//! categories, channels, satisfaction, outcomes, roles, escalation levels, knowledge articles'
+//! states and fields, and moments and periods written out. Mail and the console both speak with
+//! these.
 
 use super::duration::Duration;
+use super::knowledge::{ArticleState, Visibility};
 use super::lifecycle::action::ActionKind;
 use super::sla::TimerKind;
 use super::ticket::{Category, Channel, Outcome, Role, Satisfaction, State, Urgency};
@@ -126,6 +128,37 @@ pub fn role(r: Role) -> &'static str {
         Role::Department => "承办单位",
         Role::Supervisor => "督办人员",
         Role::Admin => "系统管理员",
+    }
+}
+
+pub fn article_state(s: ArticleState) -> &'static str {
+    match s {
+        ArticleState::Draft => "草稿",
+        ArticleState::Published => "已发布",
+        ArticleState::Archived => "已归档",
+    }
+}
+
+pub fn visibility(v: Visibility) -> &'static str {
+    match v {
+        Visibility::Internal => "内部",
+        Visibility::Public => "公开",
+    }
+}
+
+/// A field of a knowledge article (`domain::knowledge::FIELDS`), as its version history names it.
+pub fn article_field(field: &str) -> &str {
+    match field {
+        "title" => "标题",
+        "body" => "正文",
+        "keywords" => "关键词",
+        "department" => "发布部门",
+        "doc_number" => "文号",
+        "valid_from" => "生效日期",
+        "valid_to" => "失效日期",
+        "state" => "状态",
+        "visibility" => "公开范围",
+        other => other,
     }
 }
 

@@ -415,12 +415,15 @@ pub struct TermSearch {
 
 /// A search for articles holding every one of `terms`, or with `any` at least one.
 pub fn knowledge_search(conn: &DbConn, terms: &[String], any: bool) -> TermSearch {
-    if is_postgres(conn) {
-        let query = terms
+    let quoted = |quote: char, and: &str, or: &str| {
+        terms
             .iter()
-            .map(|t| format!("'{t}'"))
+            .map(|t| format!("{quote}{t}{quote}"))
             .collect::<Vec<_>>()
-            .join(if any { " | " } else { " & " });
+            .join(if any { or } else { and })
+    };
+    if is_postgres(conn) {
+        let query = quoted('\'', " & ", " | ");
         TermSearch {
             from: "knowledge_articles a",
             condition: "array_to_tsvector(string_to_array(a.search_text, ' ')) @@ CAST(? AS tsquery)",
@@ -429,11 +432,7 @@ pub fn knowledge_search(conn: &DbConn, terms: &[String], any: bool) -> TermSearc
             query,
         }
     } else {
-        let query = terms
-            .iter()
-            .map(|t| format!("\"{t}\""))
-            .collect::<Vec<_>>()
-            .join(if any { " OR " } else { " AND " });
+        let query = quoted('"', " AND ", " OR ");
         TermSearch {
             // bm25 is negative, lower the better.
             from: "knowledge_terms JOIN knowledge_articles a ON a.id = knowledge_terms.article_id",

@@ -52,6 +52,11 @@ pub fn update(
     Ok(())
 }
 
+/// How many articles there are, in every state.
+pub fn count(conn: &mut DbConn) -> Result<i64, StoreError> {
+    Ok(knowledge_articles::table.count().get_result(conn)?)
+}
+
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<ArticleRow>, StoreError> {
     Ok(knowledge_articles::table
         .find(id)

@@ -56,10 +56,16 @@ async fn migrate_seed_user_and_token(backend: Backend) {
     );
 
     let first = stdout(&closedloop(&db, &["seed", "--demo"], &[], None));
-    assert_eq!(first, "seeded 27 department(s), 6 user(s), 4 complaint(s)");
+    assert_eq!(
+        first,
+        "seeded 27 department(s), 6 user(s), 4 complaint(s), 4 article(s)"
+    );
     // Seeding again changes nothing.
     let again = stdout(&closedloop(&db, &["seed", "--demo"], &[], None));
-    assert_eq!(again, "seeded 0 department(s), 0 user(s), 0 complaint(s)");
+    assert_eq!(
+        again,
+        "seeded 0 department(s), 0 user(s), 0 complaint(s), 0 article(s)"
+    );
 
     let added = closedloop(
         &db,
