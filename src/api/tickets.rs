@@ -8,8 +8,8 @@ use super::state::{AppState, db};
 use super::views::{self, Cursor, EventView, Page, TicketView, TimerView};
 use crate::app::tickets::{self as service, Created};
 use crate::domain::lifecycle::payload::{
-    ContentPayload, DecisionPayload, DispatchPayload, Empty, ExtensionPayload, FeedbackPayload,
-    MergeInput, ReasonPayload, RejectInput, SuperviseInput,
+    AnswerInput, ContentPayload, DecisionPayload, DispatchPayload, Empty, ExtensionPayload,
+    FeedbackPayload, MergeInput, ReasonPayload, RejectInput, SuperviseInput,
 };
 use crate::domain::lifecycle::{self, ActionKind};
 use crate::domain::ticket::{Category, State, Ticket, TicketId};
@@ -114,7 +114,7 @@ pub struct ActionBody;
 impl PartialSchema for ActionBody {
     fn schema() -> RefOr<Schema> {
         let mut any = AnyOfBuilder::new().description(Some(
-            "dispatch/assign: DispatchPayload · return, coordinate, withdraw: ReasonPayload · reject: RejectInput · interim_reply, reply, comment: ContentPayload · request_extension: ExtensionPayload · decide_extension: DecisionPayload · supervise: SuperviseInput · feedback: FeedbackPayload · merge: MergeInput · sign, archive: Empty (or no body)",
+            "dispatch/assign: DispatchPayload · return, coordinate, withdraw: ReasonPayload · reject: RejectInput · answer: AnswerInput · interim_reply, reply, comment: ContentPayload · request_extension: ExtensionPayload · decide_extension: DecisionPayload · supervise: SuperviseInput · feedback: FeedbackPayload · merge: MergeInput · sign, archive: Empty (or no body)",
         ));
         for name in Self::payloads() {
             any = any.item(Ref::from_schema_name(name));
@@ -135,6 +135,7 @@ impl ToSchema for ActionBody {
             (FeedbackPayload::name().into(), FeedbackPayload::schema()),
             (MergeInput::name().into(), MergeInput::schema()),
             (RejectInput::name().into(), RejectInput::schema()),
+            (AnswerInput::name().into(), AnswerInput::schema()),
             (Empty::name().into(), Empty::schema()),
         ]);
         FeedbackPayload::schemas(schemas);
@@ -142,7 +143,7 @@ impl ToSchema for ActionBody {
 }
 
 impl ActionBody {
-    fn payloads() -> [&'static str; 10] {
+    fn payloads() -> [&'static str; 11] {
         [
             "DispatchPayload",
             "ReasonPayload",
@@ -153,6 +154,7 @@ impl ActionBody {
             "FeedbackPayload",
             "MergeInput",
             "RejectInput",
+            "AnswerInput",
             "Empty",
         ]
     }

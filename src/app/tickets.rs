@@ -146,9 +146,18 @@ pub fn act(
             .remove(&id)
             .filter(|t| visible(t, actor))
             .ok_or(AppError::NotFound)?;
+        let articles = if lookups.articles.is_empty() {
+            BTreeMap::new()
+        } else {
+            let today = super::knowledge::today(settings);
+            store::knowledge::published_valid(c, &lookups.articles, today)?
+                .into_iter()
+                .collect()
+        };
         let known = Known {
             departments: departments::existing(c, &lookups.departments)?,
             tickets: locked.iter().map(|(id, t)| (*id, t.state)).collect(),
+            articles,
         };
         let request = Request {
             action,

@@ -394,10 +394,13 @@ struct Loaded {
     departments: Vec<DepartmentRow>,
     /// The case this one repeats, and the cases that repeat this one (those the visitor sees).
     related: (Option<Ticket>, Vec<Ticket>),
+    /// Knowledge articles matching the case, when the visitor may answer it directly (直办).
+    suggested: Vec<crate::app::knowledge::ArticleSummary>,
 }
 
 fn load(
     conn: &mut crate::store::DbConn,
+    settings: &crate::app::Settings,
     actor: &crate::domain::ticket::Actor,
     id: TicketId,
 ) -> Result<Loaded, AppError> {
@@ -407,7 +410,14 @@ fn load(
         .map(|row| row.into_event())
         .collect::<Result<Vec<_>, _>>()?;
     let related = cases::related(conn, actor, &ticket)?;
+    let suggested = if lifecycle::available(&ticket, actor).contains(&ActionKind::Answer) {
+        let text = format!("{}\n{}", ticket.subject, ticket.description);
+        crate::app::knowledge::suggest(conn, settings, &text, 8)?
+    } else {
+        vec![]
+    };
     Ok(Loaded {
+        suggested,
         ticket,
         timers,
         events,
@@ -526,6 +536,10 @@ fn case_page(
             satisfactions => choices(Satisfaction::ALL, Satisfaction::as_str, words::satisfaction),
             is_department => actor.role() == Some(Role::Department),
             repeats_of => loaded.related.0.as_ref().map(|e| context! { id => e.id.to_string(), number => e.number.clone() }),
+            suggested => loaded.suggested.iter().map(|a| context! {
+                id => a.id.clone(), title => a.title.clone(), doc_number => a.doc_number.clone(),
+                department => a.department_name.clone(),
+            }).collect::<Vec<_>>(),
             repeated_by => loaded.related.1.iter().map(|e| context! { id => e.id.to_string(), number => e.number.clone() }).collect::<Vec<_>>(),
         },
     )
@@ -547,7 +561,8 @@ pub async fn show(
 ) -> Result<HttpResponse, Refusal> {
     let id = ticket_id(&path)?;
     let actor = who.session().actor.clone();
-    let loaded = db(&state, move |conn| load(conn, &actor, id)).await?;
+    let st = state.clone();
+    let loaded = db(&state, move |conn| load(conn, &st.settings, &actor, id)).await?;
     let notice = if query.stale.is_some() {
         Some("这件工单刚刚被他人更新，您看到的已是最新内容；请确认后再办理。".to_string())
     } else {
@@ -636,7 +651,7 @@ pub async fn act(
         let loaded = match &done {
             Ok(_) => None,
             Err(AppError::NotFound) => None,
-            Err(_) => Some(load(conn, &actor, id)?),
+            Err(_) => Some(load(conn, &st.settings, &actor, id)?),
         };
         // After a return or an assign a department may no longer see the case.
         Ok((done.map(|t| cases::visible(&t, &actor)), loaded))
@@ -719,13 +734,12 @@ impl Form {
             }
             out.insert(k.clone(), Value::String(v.clone()));
         }
-        out.insert(
-            "co_departments".into(),
-            self.all("co_departments")
-                .into_iter()
-                .map(Value::from)
-                .collect(),
-        );
+        for list in ["co_departments", "articles"] {
+            out.insert(
+                list.into(),
+                self.all(list).into_iter().map(Value::from).collect(),
+            );
+        }
         Value::Object(out)
     }
 }

@@ -121,6 +121,18 @@ impl Form {
             ActionKind::Return | ActionKind::Coordinate | ActionKind::Withdraw => {
                 put("reason", self.text("reason"));
             }
+            ActionKind::Answer => {
+                put("content", self.text("content"));
+                let cited: Vec<Value> = self
+                    .all("articles")
+                    .into_iter()
+                    .filter(|a| !a.trim().is_empty())
+                    .map(|a| Value::String(a.to_string()))
+                    .collect();
+                if !cited.is_empty() {
+                    put("articles", Some(Value::Array(cited)));
+                }
+            }
             ActionKind::Reject => {
                 put("reason", self.text("reason"));
                 put("repeat_of", self.text("repeat_of"));

@@ -19,6 +19,12 @@ pub fn chinese(e: &FieldError) -> String {
     if m.starts_with("is required") {
         return "必填，不能为空".into();
     }
+    if m.starts_with("no published knowledge article in force") {
+        return "所引知识条目不存在、未发布或已过有效期".into();
+    }
+    if m.starts_with("the earlier case is not finished yet") {
+        return "原件尚未办结，请改用并单".into();
+    }
     if m.starts_with("may be at most") && m.ends_with("characters") {
         return format!("最多 {} 个字", number_after(m, "at most"));
     }

@@ -26,6 +26,8 @@ name_enum!(
         ExtensionsApproved = "extensions_approved",
         ExtensionsDenied = "extensions_denied",
         AvgHandlingWd = "avg_handling_wd",
+        DirectAnswerRate = "direct_answer_rate",
+        KnowledgeUpdates = "knowledge_updates",
     }
 );
 
@@ -56,7 +58,8 @@ impl Figure {
             | SubstantiveReply3mRate
             | SatisfactionRate
             | ReturnRate
-            | ReopenRate => Kind::Rate,
+            | ReopenRate
+            | DirectAnswerRate => Kind::Rate,
             AvgHandlingWd => Kind::Mean,
             _ => Kind::Count,
         }
@@ -82,6 +85,8 @@ impl Figure {
             ExtensionsApproved => "延期批准",
             ExtensionsDenied => "延期驳回",
             AvgHandlingWd => "平均办理时长（工作日）",
+            DirectAnswerRate => "直办率",
+            KnowledgeUpdates => "知识库更新数",
         }
     }
 
@@ -111,6 +116,10 @@ impl Figure {
             ExtensionsApproved => "期间内提出、已批准的延期申请数。",
             ExtensionsDenied => "期间内提出、被驳回的延期申请数。",
             AvgHandlingWd => "期间内首次实体答复的工单，自签收至答复的平均工作日数。",
+            DirectAnswerRate => {
+                "期间内受理的工单中，话务员依据知识库当场答复办结（直办）的比例，计入12345热线。"
+            }
+            KnowledgeUpdates => "期间内各单位新建或修改知识库条目的次数（每保存一个版本计一次）。",
         }
     }
 
@@ -126,6 +135,7 @@ impl Figure {
             ReturnRate => ("退回", "分办"),
             ReopenRate => ("不满意重办", "回访数"),
             AvgHandlingWd => ("办理工作日合计", "答复件数"),
+            DirectAnswerRate => ("直办", "受理"),
             _ => return None,
         })
     }
@@ -186,6 +196,8 @@ pub struct Sums {
     pub handle_counted: i64,
     pub interim_counted: i64,
     pub overdue_open: i64,
+    /// Knowledge article versions written in the period (not kept in the counters).
+    pub knowledge_updates: i64,
 }
 
 impl Sums {
@@ -195,6 +207,7 @@ impl Sums {
         self.handle_counted += other.handle_counted;
         self.interim_counted += other.interim_counted;
         self.overdue_open += other.overdue_open;
+        self.knowledge_updates += other.knowledge_updates;
     }
 }
 
@@ -241,6 +254,8 @@ pub fn measure(f: Figure, s: &Sums, minutes_per_day: i64) -> Measure {
         Figure::Extensions => count(t(C::Extensions)),
         Figure::ExtensionsApproved => count(t(C::ExtensionsApproved)),
         Figure::ExtensionsDenied => count(t(C::ExtensionsDenied)),
+        Figure::DirectAnswerRate => rate(t(C::Answered), t(C::Received)),
+        Figure::KnowledgeUpdates => count(s.knowledge_updates),
         Figure::AvgHandlingWd => {
             let days = t(C::HandlingMinutes) as f64 / minutes_per_day.max(1) as f64;
             let replies = t(C::Handled);

@@ -53,6 +53,9 @@ name_enum!(
         /// First replies after a sign, and the working minutes from that sign to the reply.
         Handled = "handled",
         HandlingMinutes = "handling_minutes",
+        /// Cases archived by `answer` (直办), by their first lead department (the hotline), on
+        /// the day they were logged: the numerator of 直办率 over `received`.
+        Answered = "answered",
     }
 );
 
@@ -132,9 +135,17 @@ impl<'a> Adder<'a> {
             Counter::Received,
             1,
         );
+        if t.outcome == Some(Outcome::Answered) {
+            self.count(
+                t.created_at,
+                t.first_department.as_ref(),
+                Counter::Answered,
+                1,
+            );
+        }
         let left_out = matches!(
             t.outcome,
-            Some(Outcome::Rejected | Outcome::Withdrawn | Outcome::Merged)
+            Some(Outcome::Rejected | Outcome::Withdrawn | Outcome::Merged | Outcome::Answered)
         );
         if left_out {
             return;

@@ -30,6 +30,8 @@ name_enum!(
         Rejected = "rejected",
         Withdrawn = "withdrawn",
         Merged = "merged",
+        /// 直办: a consultation answered on the call from the knowledge base.
+        Answered = "answered",
     }
 );
 

@@ -41,6 +41,7 @@ pub fn action(a: ActionKind) -> &'static str {
         ActionKind::Archive => "归档",
         ActionKind::Reject => "不予受理",
         ActionKind::Withdraw => "撤诉",
+        ActionKind::Answer => "直办答复",
         ActionKind::Merge => "并单",
         ActionKind::Comment => "备注",
     }
@@ -119,6 +120,7 @@ pub fn outcome(o: Outcome) -> &'static str {
         Outcome::Rejected => "不予受理",
         Outcome::Withdrawn => "撤诉",
         Outcome::Merged => "并单",
+        Outcome::Answered => "直办",
     }
 }
 

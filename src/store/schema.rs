@@ -204,6 +204,7 @@ diesel::table! {
         extensions_denied -> BigInt,
         handled -> BigInt,
         handling_minutes -> BigInt,
+        answered -> BigInt,
     }
 }
 
@@ -237,6 +238,7 @@ diesel::table! {
         extensions_denied -> BigInt,
         handled -> BigInt,
         handling_minutes -> BigInt,
+        answered -> BigInt,
     }
 }
 

@@ -13,8 +13,8 @@ use crate::domain::figures::{self, Figure, GroupBy, Measure, Sums};
 use crate::domain::kpi;
 use crate::domain::ticket::{Actor, Category, Channel, Role};
 use crate::domain::{DepartmentCode, time, words};
-use crate::store::DbConn;
 use crate::store::kpi::{self as counts, Dimension};
+use crate::store::{self, DbConn};
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -213,6 +213,22 @@ pub fn kpis(
     for (key, n) in overdue {
         by_key.entry(key).or_default().overdue_open = n;
     }
+    // 知识库更新数: by the department an article belongs to; in the total only, by category or
+    // channel; a department's own only, for a department.
+    let mut knowledge_total = 0;
+    let (start, end) = (
+        time::start_of_day(period.from, tz),
+        time::start_of_day(period.to, tz),
+    );
+    for (department, n) in store::knowledge::updates_by_department(conn, start, end)? {
+        if unit.as_deref().is_some_and(|u| u != department) {
+            continue;
+        }
+        knowledge_total += n;
+        if by == GroupBy::Department {
+            by_key.entry(department).or_default().knowledge_updates = n;
+        }
+    }
     let mut total = Sums::default();
     let mut rows = vec![];
     for (key, name) in groups(conn, settings, by, &scope)? {
@@ -230,6 +246,7 @@ pub fn kpis(
         total.add(sums);
     }
     total.overdue_open = overdue_total;
+    total.knowledge_updates = knowledge_total;
     Ok(Report {
         from: period.from,
         to: period.to,

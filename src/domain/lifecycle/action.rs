@@ -1,6 +1,7 @@
 //! The actions of the lifecycle table and its "who may" and "from" columns: which party may do
 //! what, in which state, and what a payload names that must be looked up first.
 
+use super::payload::ARTICLES_MAX;
 use crate::domain::department::DepartmentCode;
 use crate::domain::ticket::{Actor, CO_DEPARTMENTS_MAX, Role, State, Ticket, TicketId};
 use serde_json::Value;
@@ -23,6 +24,7 @@ name_enum!(
         Reject = "reject",
         Withdraw = "withdraw",
         Merge = "merge",
+        Answer = "answer",
         Comment = "comment",
     }
 );
@@ -32,6 +34,8 @@ name_enum!(
 pub struct Lookups {
     pub departments: Vec<DepartmentCode>,
     pub ticket: Option<TicketId>,
+    /// Knowledge articles an `answer` cites.
+    pub articles: Vec<String>,
 }
 
 /// How the actor stands to this ticket; the "who may" column of the lifecycle table is written in it.
@@ -74,7 +78,7 @@ impl ActionKind {
             DecideExtension | Assign => &[Supervisor],
             Supervise => &[Supervisor, System],
             Coordinate => &[LeadDepartment, Supervisor],
-            Feedback | Reject | Withdraw => &[Operator],
+            Feedback | Reject | Withdraw | Answer => &[Operator],
             Archive | Merge => &[Operator, Supervisor],
             Comment => &[Operator, Supervisor, LeadDepartment, CoDepartment],
         };
@@ -86,7 +90,7 @@ impl ActionKind {
         use ActionKind::*;
         use State::{Accepted, Archived, Coordinating, Dispatched, Handling, Replied, Supervised};
         match self {
-            Dispatch | Reject => state == Accepted,
+            Dispatch | Reject | Answer => state == Accepted,
             Return | Sign => state == Dispatched,
             RequestExtension | DecideExtension | Reply => matches!(state, Handling | Supervised),
             Supervise => state == Handling,
@@ -117,11 +121,26 @@ impl ActionKind {
                 }
                 Lookups {
                     departments,
-                    ticket: None,
+                    ..Lookups::default()
                 }
             }
+            ActionKind::Answer => Lookups {
+                // As many as a valid payload can cite: the look-up stays a bounded `IN (…)`.
+                articles: payload
+                    .get("articles")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .take(ARTICLES_MAX)
+                            .filter_map(|v| Some(v.as_str()?.trim().to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                ..Lookups::default()
+            },
             ActionKind::Merge | ActionKind::Reject => Lookups {
                 departments: vec![],
+                articles: vec![],
                 ticket: payload
                     .get(if self == ActionKind::Merge {
                         "into"

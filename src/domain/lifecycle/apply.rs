@@ -137,6 +137,12 @@ pub fn apply(
             }
             json!(p)
         }
+        ActionKind::Answer => {
+            let p = AnswerPayload::read(payload, known)?;
+            next.state = State::Archived;
+            next.outcome = Some(Outcome::Answered);
+            json!(p)
+        }
         ActionKind::Withdraw => {
             let p = ReasonPayload::read(payload)?;
             next.state = State::Archived;

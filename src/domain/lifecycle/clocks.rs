@@ -117,6 +117,11 @@ pub fn changes(
         ActionKind::Reject | ActionKind::Merge | ActionKind::Withdraw => {
             end(Dispatch, false, &mut c)
         }
+        // 直办: the answer is the reply, procedural and substantive at once.
+        ActionKind::Answer => {
+            end(Dispatch, false, &mut c);
+            end(InterimReply, false, &mut c);
+        }
         ActionKind::Coordinate
         | ActionKind::RequestExtension
         | ActionKind::Comment

@@ -24,6 +24,8 @@ pub struct Request<'a> {
 pub struct Known {
     pub departments: BTreeSet<DepartmentCode>,
     pub tickets: BTreeMap<TicketId, State>,
+    /// Of the articles named, those published and in force today: id → title.
+    pub articles: BTreeMap<String, String>,
 }
 
 /// Everything `apply` decides on besides the ticket itself: the time, what the payload refers to,

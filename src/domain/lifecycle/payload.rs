@@ -322,6 +322,80 @@ impl RejectPayload {
     }
 }
 
+/// How many knowledge articles an answer cites at most.
+pub const ARTICLES_MAX: usize = 20;
+
+/// `answer` (直办): what the operator answered on the call, and the knowledge articles it rests on.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"content": "已告知企业小微企业留抵退税的申请条件和办理渠道。", "articles": ["01938f6e-6b1a-7c3e-9f00-1234567890ab"]}))]
+pub struct AnswerInput {
+    /// Up to 5,000 characters.
+    #[schema(required = true)]
+    content: Option<String>,
+    /// Ids of published knowledge articles in force, at most 20.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    articles: Vec<String>,
+}
+
+/// A cited article as the timeline keeps it.
+#[derive(Serialize)]
+pub struct Cited {
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Serialize)]
+pub struct AnswerPayload {
+    pub content: String,
+    pub articles: Vec<Cited>,
+}
+
+impl AnswerPayload {
+    pub fn read(payload: &Value, known: &Known) -> Result<Self, Vec<FieldError>> {
+        let raw: AnswerInput = from_json(payload).map_err(|e| vec![e])?;
+        let mut errors = vec![];
+        let content = required_text("content", raw.content.as_deref(), TEXT_MAX)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let listed = raw.articles.len();
+        if listed > ARTICLES_MAX {
+            errors.push(FieldError::new(
+                "articles",
+                format!("may cite at most {ARTICLES_MAX} articles, not {listed}"),
+            ));
+        }
+        let mut articles: Vec<Cited> = vec![];
+        for (i, id) in raw
+            .articles
+            .iter()
+            .take(ARTICLES_MAX)
+            .map(|a| a.trim())
+            .enumerate()
+        {
+            let field = format!("articles[{i}]");
+            match known.articles.get(id) {
+                None => errors.push(FieldError::new(
+                    field,
+                    "no published knowledge article in force with this id",
+                )),
+                Some(_) if articles.iter().any(|a| a.id == id) => {
+                    errors.push(FieldError::new(field, "is cited twice"))
+                }
+                Some(title) => articles.push(Cited {
+                    id: id.to_string(),
+                    title: title.clone(),
+                }),
+            }
+        }
+        match content {
+            Some(content) if errors.is_empty() => Ok(Self { content, articles }),
+            _ => Err(errors),
+        }
+    }
+}
+
 /// `merge` (并单): the case this one is merged into.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

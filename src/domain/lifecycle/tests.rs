@@ -29,8 +29,12 @@ archive           | feedback                                                    
 reject            | accepted                                                          | archived     | operator
 withdraw          | accepted dispatched handling supervised coordinating replied feedback | archived | operator
 merge             | accepted dispatched                                               | archived     | operator supervisor
+answer            | accepted                                                          | archived     | operator
 comment           | accepted dispatched handling supervised coordinating replied feedback | =        | operator supervisor lead co
 ";
+
+/// A knowledge article in force, as `known` finds it.
+const ARTICLE: &str = "01938f6e-6b1a-7c3e-9f00-1234567890ab";
 
 const PARTIES: [&str; 7] = [
     "operator",
@@ -174,6 +178,7 @@ fn valid_payload(action: ActionKind, merge_target: TicketId) -> Value {
         ActionKind::Supervise => json!({"note": "请加快办理"}),
         ActionKind::Feedback => json!({"satisfaction": "satisfied"}),
         ActionKind::Merge => json!({"into": merge_target.to_string()}),
+        ActionKind::Answer => json!({"content": "已按政策当场答复", "articles": [ARTICLE]}),
     }
 }
 
@@ -181,6 +186,7 @@ fn known(merge_target: TicketId) -> Known {
     Known {
         departments: ["shijian", "sifa", "jianshe", "renshe"].map(code).into(),
         tickets: [(merge_target, State::Handling)].into(),
+        articles: [(ARTICLE.to_string(), "小微企业增值税留抵退税".to_string())].into(),
     }
 }
 
@@ -266,7 +272,7 @@ fn every_cell_of_the_table() {
             }
         }
     }
-    assert_eq!(cells, 8 * 16 * 7);
+    assert_eq!(cells, 8 * 17 * 7);
 }
 
 fn run(
@@ -558,8 +564,8 @@ fn merge_target_must_be_another_live_ticket() {
     let ticket = ticket_in(State::Accepted);
     let archived = TicketId::new();
     let known = Known {
-        departments: Default::default(),
         tickets: [(archived, State::Archived)].into(),
+        ..Known::default()
     };
     for into in [
         ticket.id.to_string(),
@@ -777,4 +783,50 @@ mod sequences {
             }
         }
     }
+}
+
+#[test]
+fn an_answer_archives_the_consultation_citing_articles_in_force() {
+    let ticket = ticket_in(State::Accepted);
+    let target = TicketId::new();
+    let answer = |payload: Value| {
+        let request = Request {
+            action: ActionKind::Answer,
+            payload: &payload,
+            if_match: None,
+        };
+        apply_at(
+            &ticket,
+            &request,
+            &actor("operator"),
+            at(11),
+            &known(target),
+        )
+    };
+    let e = answer(json!({"content": "已当场答复", "articles": [ARTICLE]})).unwrap();
+    assert_eq!(e.ticket.state, State::Archived);
+    assert_eq!(e.ticket.outcome, Some(Outcome::Answered));
+    assert_eq!(
+        e.event.payload["articles"][0]["title"],
+        "小微企业增值税留抵退税"
+    );
+    assert!(
+        e.notifications.is_empty(),
+        "no mail for an answer on the call"
+    );
+    // Without articles too: the operator may know the answer.
+    answer(json!({"content": "已当场答复"})).unwrap();
+    let fields = |r: Result<Effects, DomainError>| match r {
+        Err(DomainError::Invalid(errors)) => {
+            errors.into_iter().map(|e| e.field).collect::<Vec<_>>()
+        }
+        other => panic!("{:?}", other.map(|e| e.ticket.state)),
+    };
+    assert_eq!(fields(answer(json!({"articles": [ARTICLE]}))), ["content"]);
+    assert_eq!(
+        fields(answer(
+            json!({"content": "x", "articles": ["nope", ARTICLE, ARTICLE]})
+        )),
+        ["articles[0]", "articles[2]"]
+    );
 }
