@@ -28,6 +28,7 @@ pub fn settings(config: &Config) -> anyhow::Result<Settings> {
             leadership: addresses(&config.mail.leadership),
         },
         department_names: Default::default(),
+        rarity: Default::default(),
         kpi: crate::app::state::KpiSettings {
             weights: config.kpi.weights.clone(),
             board_size: config.kpi.board_size,

@@ -347,8 +347,9 @@ pub async fn similar(
     let tz = state.settings.timezone;
     let actor = who.0;
     let viewer = actor.clone();
+    let st = state.clone();
     let found = db(&state, move |conn| {
-        service::similar(conn, &actor, &draft, store::now())
+        service::similar(conn, &st.settings, &actor, &draft, store::now())
     })
     .await?;
     Ok(HttpResponse::Ok().json(SimilarList {

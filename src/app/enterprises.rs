@@ -3,6 +3,7 @@
 //! and the earlier cases a case being logged probably repeats.
 
 use super::error::AppError;
+use super::state::Settings;
 use super::tickets::visible;
 use crate::domain::credit_code::CreditCode;
 use crate::domain::lifecycle::DomainError;
@@ -176,6 +177,7 @@ pub struct Similar {
 /// cases of the same enterprise, and any case whose text shares the draft's telling terms.
 pub fn similar(
     conn: &mut DbConn,
+    settings: &Settings,
     actor: &Actor,
     draft: &Draft,
     now: NaiveDateTime,
@@ -184,7 +186,8 @@ pub fn similar(
     if draft.is_empty() {
         return Ok(vec![]);
     }
-    let mut ids: Vec<TicketId> = search::matching(conn, &draft.query(), TEXT_CANDIDATES)?
+    let rarity = settings.rarity.get(conn)?;
+    let mut ids: Vec<TicketId> = search::matching(conn, &draft.query(&rarity), TEXT_CANDIDATES)?
         .iter()
         .filter_map(|id| id.parse().ok())
         .collect();
@@ -207,7 +210,7 @@ pub fn similar(
         .chain(tickets::find_many(conn, &ids)?)
         .filter(|t| visible(t, actor))
         .map(|ticket| Similar {
-            closeness: similar::closeness(draft, &ticket),
+            closeness: similar::closeness(draft, &ticket, &rarity),
             ticket,
         })
         .filter(|s| s.closeness.score >= similar::THRESHOLD)

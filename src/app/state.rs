@@ -2,6 +2,7 @@
 //! calendar held in memory and refreshed from the database.
 
 use crate::domain::calendar::{Calendar, DayOffRoll, Year};
+use crate::domain::similar::Rarity;
 use crate::domain::sla::Policy;
 use crate::notify::recipients::MailRoles;
 use crate::store::{self, DbConn, StoreError};
@@ -24,6 +25,8 @@ pub struct Settings {
     pub mail: MailRoles,
     /// Departments' names by code, for pages.
     pub department_names: DepartmentNames,
+    /// How rare each search term is among the newest cases, for the similar-case look-up.
+    pub rarity: TermRarity,
     /// How departments are scored and ranked, and whether the monthly report goes out.
     pub kpi: KpiSettings,
 }
@@ -57,6 +60,37 @@ impl DepartmentNames {
         let names = Arc::new(store::departments::names(conn)?);
         *held = Some((names.clone(), std::time::Instant::now()));
         Ok(names)
+    }
+}
+
+/// How rare search terms are among the newest cases (`domain::similar::Rarity`), read again every
+/// ten minutes: a statistic of what the database holds, so every instance comes to the same.
+#[derive(Debug, Clone, Default)]
+pub struct TermRarity {
+    held: Arc<Mutex<Option<(Arc<Rarity>, std::time::Instant)>>>,
+}
+
+/// How many of the newest cases the rarity is judged on.
+pub const RARITY_SAMPLE: i64 = 5_000;
+const RARITY_FRESH: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl TermRarity {
+    pub fn get(&self, conn: &mut DbConn) -> Result<Arc<Rarity>, StoreError> {
+        let mut held = self.held.lock().expect("rarity lock");
+        if let Some((rarity, at)) = held.as_ref()
+            && at.elapsed() < RARITY_FRESH
+        {
+            return Ok(rarity.clone());
+        }
+        let sample = store::search::sample(conn, RARITY_SAMPLE)?;
+        let rarity = Arc::new(Rarity::of(sample.iter().map(String::as_str)));
+        *held = Some((rarity.clone(), std::time::Instant::now()));
+        Ok(rarity)
+    }
+
+    /// Forgets what was read, so the next look-up reads it again (after a bulk load).
+    pub fn forget(&self) {
+        *self.held.lock().expect("rarity lock") = None;
     }
 }
 

@@ -202,8 +202,9 @@ pub async fn similar(
     let code = CreditCode::parse(&q.credit_code).ok();
     let actor = who.session().actor.clone();
     let now = crate::store::now();
+    let st = state.clone();
     let (found, file) = db(&state, move |conn| {
-        let found = enterprises::similar(conn, &actor, &draft, now);
+        let found = enterprises::similar(conn, &st.settings, &actor, &draft, now);
         let file = match &code {
             Some(code) => match enterprises::file(conn, &actor, code, None, 5) {
                 Ok(f) => Some(f),

@@ -7,7 +7,7 @@
 use super::terms::{self, Grams};
 use super::ticket::Ticket;
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use utoipa::ToSchema;
 
 /// Pairs so common in complaints that sharing them says nothing.
@@ -20,8 +20,67 @@ const COMMON: &[&str] = &[
     "答复", "回复", "了解", "咨询", "投诉", "举报", "建议", "求助", "市民", "先生", "女士",
 ];
 
-/// How many terms of a draft are looked for at most (the subject's first).
-pub const QUERY_TERMS_MAX: usize = 48;
+/// How many terms of a draft are looked for at most: its rarest.
+pub const QUERY_TERMS_MAX: usize = 16;
+/// A term in more than this share of cases is not looked for (it would find most of them), unless
+/// the draft has too few rarer ones.
+const COMMON_SHARE: f64 = 0.02;
+/// As many terms are looked for at least, however common, when the draft has them.
+const QUERY_TERMS_MIN: usize = 6;
+
+/// How rare each term is among a sample of cases (the newest): a common pair says little of
+/// closeness, a rare one much (inverse document frequency), and only rare ones are worth asking
+/// the index for.
+#[derive(Debug, Clone, Default)]
+pub struct Rarity {
+    docs: HashMap<String, u32>,
+    sample: u32,
+}
+
+impl Rarity {
+    /// From the stored term columns of a sample of cases.
+    pub fn of<'a>(columns: impl IntoIterator<Item = &'a str>) -> Rarity {
+        let mut r = Rarity::default();
+        for column in columns {
+            r.sample += 1;
+            for term in column.split(' ').filter(|t| !t.is_empty()) {
+                *r.docs.entry(term.to_string()).or_insert(0) += 1;
+            }
+        }
+        r
+    }
+
+    fn docs(&self, term: &str) -> u32 {
+        self.docs.get(term).copied().unwrap_or(0)
+    }
+
+    /// The weight of a term: ln((n + 1) / (df + 1)) + 1.
+    pub fn weight(&self, term: &str) -> f64 {
+        ((self.sample as f64 + 1.0) / (self.docs(term) as f64 + 1.0)).ln() + 1.0
+    }
+
+    /// The terms worth asking the index for: first the rare ones the sample holds (in at most
+    /// 2 % of it, or 5 cases), rarest first; then those it does not hold (older cases may);
+    /// then, when fewer than six are found so, the commoner ones.
+    pub fn worth_asking(&self, terms: &[String]) -> Vec<String> {
+        let limit = ((self.sample as f64 * COMMON_SHARE) as u32).max(5);
+        let mut ranked: Vec<&String> = terms.iter().collect();
+        ranked.sort_by_key(|t| self.docs(t));
+        let (unseen, seen): (Vec<&String>, Vec<&String>) =
+            ranked.into_iter().partition(|t| self.docs(t) == 0);
+        let (rare, common): (Vec<&String>, Vec<&String>) =
+            seen.into_iter().partition(|t| self.docs(t) <= limit);
+        let mut asked: Vec<String> = rare
+            .into_iter()
+            .chain(unseen)
+            .take(QUERY_TERMS_MAX)
+            .cloned()
+            .collect();
+        let missing = QUERY_TERMS_MIN.saturating_sub(asked.len());
+        asked.extend(common.into_iter().take(missing).cloned());
+        asked
+    }
+}
 
 /// The terms stored for a case: its subject's and description's pairs.
 pub fn stored_terms(subject: &str, description: &str) -> String {
@@ -61,9 +120,9 @@ impl Draft {
         }
     }
 
-    /// The terms the database is asked for: the subject's first, then the description's.
-    pub fn query(&self) -> Vec<String> {
-        self.all.iter().take(QUERY_TERMS_MAX).cloned().collect()
+    /// The terms the database is asked for: the draft's rarest.
+    pub fn query(&self, rarity: &Rarity) -> Vec<String> {
+        rarity.worth_asking(&self.all)
     }
 
     /// Whether there is anything to look for.
@@ -109,17 +168,20 @@ fn set(v: &[String]) -> HashSet<&str> {
     v.iter().map(String::as_str).collect()
 }
 
-/// Cosine of two term sets.
-fn cosine(a: &HashSet<&str>, b: &HashSet<&str>) -> f64 {
+/// Cosine of two term sets, each term weighted by its rarity.
+fn cosine(a: &HashSet<&str>, b: &HashSet<&str>, rarity: &Rarity) -> f64 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
-    let shared = a.intersection(b).count() as f64;
-    shared / ((a.len() as f64) * (b.len() as f64)).sqrt()
+    let square = |t: &&str| rarity.weight(t).powi(2);
+    let shared: f64 = a.intersection(b).map(square).sum();
+    let (na, nb): (f64, f64) = (a.iter().map(square).sum(), b.iter().map(square).sum());
+    shared / (na * nb).sqrt()
 }
 
-/// How close `case` is to `draft`: 55 % the whole text, 25 % the subject, 20 % the enterprise.
-pub fn closeness(draft: &Draft, case: &Ticket) -> Closeness {
+/// How close `case` is to `draft`: 55 % the whole text, 25 % the subject, 20 % the enterprise,
+/// the texts' terms weighted by how rare they are.
+pub fn closeness(draft: &Draft, case: &Ticket, rarity: &Rarity) -> Closeness {
     let case_subject: Vec<String> = telling(&case.subject);
     let case_all: Vec<String> = {
         let mut all = case_subject.clone();
@@ -127,8 +189,8 @@ pub fn closeness(draft: &Draft, case: &Ticket) -> Closeness {
         all
     };
     let (d_all, c_all) = (set(&draft.all), set(&case_all));
-    let text = cosine(&d_all, &c_all);
-    let subject = cosine(&set(&draft.subject), &set(&case_subject));
+    let text = cosine(&d_all, &c_all, rarity);
+    let subject = cosine(&set(&draft.subject), &set(&case_subject), rarity);
     let same = draft.credit_code.as_deref() == Some(case.enterprise.credit_code.as_str());
     let score = 0.55 * text + 0.25 * subject + if same { 0.2 } else { 0.0 };
 
@@ -211,6 +273,22 @@ mod tests {
         let theirs_terms = telling("申请的稳岗返还一直未到账");
         let theirs: HashSet<&str> = theirs_terms.iter().map(String::as_str).collect();
         assert_eq!(phrases(&ours, &theirs), ["稳岗返还", "未到账"]);
+    }
+
+    #[test]
+    fn rare_terms_weigh_more_and_are_asked_first() {
+        let r = Rarity::of(["稳岗 未到", "未到 到账", "未到"]);
+        assert!(r.weight("稳岗") > r.weight("未到"));
+        assert!(
+            r.weight("没见") > r.weight("稳岗"),
+            "a term never seen weighs most"
+        );
+        let asked = r.worth_asking(&["未到".into(), "稳岗".into(), "没见".into()]);
+        assert_eq!(
+            asked,
+            ["稳岗", "未到", "没见"],
+            "held ones rarest first, then unseen"
+        );
     }
 
     #[test]

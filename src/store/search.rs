@@ -70,6 +70,23 @@ pub fn matching(
     Ok(found.into_iter().map(|f| f.ticket_id).collect())
 }
 
+#[derive(QueryableByName)]
+struct Terms {
+    #[diesel(sql_type = Text)]
+    terms: String,
+}
+
+/// The term columns of the `n` newest cases: the sample their rarity is judged on.
+pub fn sample(conn: &mut DbConn, n: i64) -> Result<Vec<String>, StoreError> {
+    let sql = if backend::is_postgres(conn) {
+        "SELECT terms FROM ticket_terms ORDER BY ticket_id DESC LIMIT ?"
+    } else {
+        "SELECT terms FROM ticket_terms ORDER BY rowid DESC LIMIT ?"
+    };
+    let rows: Vec<Terms> = backend::load(conn, sql, &[Bind::Int(n)])?;
+    Ok(rows.into_iter().map(|r| r.terms).collect())
+}
+
 #[derive(Queryable)]
 struct TextRow {
     id: String,
