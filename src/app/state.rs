@@ -67,8 +67,11 @@ impl DepartmentNames {
 /// ten minutes: a statistic of what the database holds, so every instance comes to the same.
 #[derive(Debug, Clone, Default)]
 pub struct TermRarity {
-    held: Arc<Mutex<Option<(Arc<Rarity>, std::time::Instant)>>>,
+    held: Arc<Mutex<Option<HeldRarity>>>,
 }
+
+/// The rarity as last read, and when.
+type HeldRarity = (Arc<Rarity>, std::time::Instant);
 
 /// How many of the newest cases the rarity is judged on.
 pub const RARITY_SAMPLE: i64 = 5_000;
