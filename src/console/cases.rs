@@ -335,6 +335,8 @@ fn details(
             "satisfaction" => "满意度",
             "comment" => "企业意见",
             "into" => "并入工单",
+            "repeat_of" => "重复件原件",
+            "articles" => "所依据的政策",
             "timer" => "期限",
             "due_at" => "到期时间",
             _ => continue,
@@ -349,6 +351,12 @@ fn details(
                 .collect::<Vec<_>>()
                 .join("、"),
             ("approve", Value::Bool(b)) => if *b { "同意" } else { "不同意" }.into(),
+            ("articles", Value::Array(cited)) if cited.is_empty() => continue,
+            ("articles", Value::Array(cited)) => cited
+                .iter()
+                .filter_map(|a| a["title"].as_str())
+                .collect::<Vec<_>>()
+                .join("、"),
             ("satisfaction", Value::String(s)) => s
                 .parse::<Satisfaction>()
                 .map(|s| words::satisfaction(s).to_string())
@@ -367,7 +375,7 @@ fn details(
         out.push((label.to_string(), text));
     }
     // As a person reads a decision: who, then what and why.
-    const ORDER: [&str; 13] = [
+    const ORDER: [&str; 15] = [
         "主办单位",
         "协办单位",
         "期限",
@@ -380,7 +388,9 @@ fn details(
         "内容",
         "意见",
         "企业意见",
+        "所依据的政策",
         "并入工单",
+        "重复件原件",
     ];
     out.sort_by_key(|(label, _)| ORDER.iter().position(|l| l == label));
     out
@@ -607,13 +617,18 @@ pub async fn act(
     let sent = payload.clone();
     let outcome = db(&state, move |conn| {
         let mut payload = sent;
-        // A merge names the other case by its number, as people know it.
-        if action == ActionKind::Merge
-            && let Some(number) = payload["into"].as_str().map(str::to_string)
+        // A merge, or a reject for a repeat, names the other case by its number, as people know it.
+        let field = match action {
+            ActionKind::Merge => Some("into"),
+            ActionKind::Reject => Some("repeat_of"),
+            _ => None,
+        };
+        if let Some(field) = field
+            && let Some(number) = payload[field].as_str().map(str::to_string)
             && number.parse::<TicketId>().is_err()
             && let Some(other) = cases::find_by_number(conn, &actor, number.trim())?
         {
-            payload["into"] = other.id.to_string().into();
+            payload[field] = other.id.to_string().into();
         }
         let now = crate::store::now();
         let mut done = cases::act(

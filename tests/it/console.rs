@@ -891,4 +891,42 @@ async fn the_enterprise_file_and_likely_repeats_at_intake(backend: Backend) {
     assert_eq!(mine.html.matches("data-ticket-id=").count(), 1);
     let refused = sj.get("/tickets/new/similar?subject=x").await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    // A repeat refused (不予受理) names the earlier case by its number; one not finished yet is
+    // refused beside the field, in Chinese.
+    let again = app.create(json!({})).await;
+    let page = b.get(&format!("/tickets/{}", id(&again))).await;
+    let (csrf, version) = (page.csrf(), page.field("version").unwrap());
+    let number = earlier["number"].as_str().unwrap();
+    let reject = format!("/tickets/{}/actions/reject", id(&again));
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("version", version.as_str()),
+        ("reason", "重复投诉"),
+        ("repeat_of", number),
+    ];
+    let refused = b.post(&reject, &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.html.contains("原件尚未办结，请改用并单"),
+        "{}",
+        refused.html
+    );
+    app.act(id(&earlier), "sign", &app.department("shijian"), json!({}))
+        .await
+        .ok();
+    app.act(
+        id(&earlier),
+        "reply",
+        &app.department("shijian"),
+        json!({"content": "已办结"}),
+    )
+    .await
+    .ok();
+    let done = b.post(&reject, &fields).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    let t = app
+        .get(&format!("/api/v1/tickets/{}", id(&again)), &app.operator())
+        .await;
+    assert_eq!(t.ok()["duplicate_of"], id(&earlier));
 }
