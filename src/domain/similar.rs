@@ -59,26 +59,22 @@ impl Rarity {
         ((self.sample as f64 + 1.0) / (self.docs(term) as f64 + 1.0)).ln() + 1.0
     }
 
-    /// The terms worth asking the index for: first the rare ones the sample holds (in at most
-    /// 2 % of it, or 5 cases), rarest first; then those it does not hold (older cases may);
-    /// then, when fewer than six are found so, the commoner ones.
+    /// The terms worth asking the index for: the rare ones the sample holds (in at most 2 % of
+    /// it, or 5 cases), rarest first, and the least common others when there are fewer than six
+    /// of those; then the ones it does not hold at all (only older cases may), up to sixteen.
     pub fn worth_asking(&self, terms: &[String]) -> Vec<String> {
         let limit = ((self.sample as f64 * COMMON_SHARE) as u32).max(5);
         let mut ranked: Vec<&String> = terms.iter().collect();
         ranked.sort_by_key(|t| self.docs(t));
         let (unseen, seen): (Vec<&String>, Vec<&String>) =
             ranked.into_iter().partition(|t| self.docs(t) == 0);
-        let (rare, common): (Vec<&String>, Vec<&String>) =
-            seen.into_iter().partition(|t| self.docs(t) <= limit);
-        let mut asked: Vec<String> = rare
-            .into_iter()
+        let rare = seen.iter().filter(|t| self.docs(t) <= limit).count();
+        seen.into_iter()
+            .take(rare.max(QUERY_TERMS_MIN))
             .chain(unseen)
             .take(QUERY_TERMS_MAX)
             .cloned()
-            .collect();
-        let missing = QUERY_TERMS_MIN.saturating_sub(asked.len());
-        asked.extend(common.into_iter().take(missing).cloned());
-        asked
+            .collect()
     }
 }
 
