@@ -28,8 +28,12 @@ struct Found {
     ticket_id: String,
 }
 
+/// The newest cases sharing any of the terms that are ranked: the work of a look-up stays
+/// bounded when its terms are common.
+const RANKED_MAX: i64 = 2_000;
+
 /// The ids of up to `limit` cases sharing any of `terms`, those sharing the most (by the
-/// database's own rank: `ts_rank`, FTS5's bm25) first.
+/// database's own rank: `ts_rank`, FTS5's bm25) first, among the newest 2,000 that share any.
 pub fn matching(
     conn: &mut DbConn,
     terms: &[String],
@@ -47,12 +51,18 @@ pub fn matching(
             .join(" | ");
         backend::load(
             conn,
-            "SELECT ticket_id FROM ticket_terms
-             WHERE array_to_tsvector(string_to_array(terms, ' ')) @@ CAST(? AS tsquery)
-             ORDER BY ts_rank(array_to_tsvector(string_to_array(terms, ' ')), CAST(? AS tsquery)) DESC,
-                      ticket_id DESC
+            "SELECT ticket_id FROM (
+                 SELECT ticket_id, vector FROM ticket_terms WHERE vector @@ CAST(? AS tsquery)
+                 ORDER BY ticket_id DESC LIMIT ?
+             ) newest
+             ORDER BY ts_rank(vector, CAST(? AS tsquery)) DESC, ticket_id DESC
              LIMIT ?",
-            &[Bind::Text(query.clone()), Bind::Text(query), Bind::Int(limit)],
+            &[
+                Bind::Text(query.clone()),
+                Bind::Int(RANKED_MAX),
+                Bind::Text(query),
+                Bind::Int(limit),
+            ],
         )?
     } else {
         let query = terms
@@ -62,9 +72,12 @@ pub fn matching(
             .join(" OR ");
         backend::load(
             conn,
-            "SELECT ticket_id FROM ticket_terms WHERE ticket_terms MATCH ?
-             ORDER BY rank LIMIT ?",
-            &[Bind::Text(query), Bind::Int(limit)],
+            "SELECT ticket_id FROM (
+                 SELECT ticket_id, bm25(ticket_terms) AS score FROM ticket_terms
+                 WHERE ticket_terms MATCH ? ORDER BY rowid DESC LIMIT ?
+             ) newest
+             ORDER BY score, ticket_id DESC LIMIT ?",
+            &[Bind::Text(query), Bind::Int(RANKED_MAX), Bind::Int(limit)],
         )?
     };
     Ok(found.into_iter().map(|f| f.ticket_id).collect())
