@@ -527,6 +527,7 @@ fn case_page(
             is_department => actor.role() == Some(Role::Department),
             repeats_of => loaded.related.0.as_ref().map(|e| context! { id => e.id.to_string(), number => e.number.clone() }),
             repeated_by => loaded.related.1.iter().map(|e| context! { id => e.id.to_string(), number => e.number.clone() }).collect::<Vec<_>>(),
+            keep_answer => crate::app::case_knowledge::offered(actor, t, &loaded.events),
         },
     )
 }
