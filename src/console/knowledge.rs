@@ -40,9 +40,9 @@ fn validity(from: Option<NaiveDate>, to: Option<NaiveDate>) -> String {
     }
 }
 
-/// One article in a list.
+/// One article in a list (and among the policies beside the 受理 form).
 #[derive(Serialize)]
-struct Row {
+pub struct Row {
     id: String,
     title: String,
     doc_number: Option<String>,
@@ -53,7 +53,7 @@ struct Row {
     expired: bool,
 }
 
-fn row(a: ArticleSummary) -> Row {
+pub fn row(a: ArticleSummary) -> Row {
     Row {
         valid: validity(a.valid_from, a.valid_to),
         state: a.state.as_str(),

@@ -4,7 +4,8 @@
 //! phrase, a mixed query, alike on SQLite (FTS5) and PostgreSQL (GIN); expired
 //! articles marked; bodies rendered without the HTML typed into them; the functions the
 //! consultation desk and the KPIs call; the console's pages and forms; a replied consultation kept
-//! as a draft (存为知识) over the API and the console.
+//! as a draft (存为知识) over the API and the console; and the policies suggested beside the 受理
+//! form while a consultation is logged.
 
 use crate::common::browser::{Browser, PASSWORD, people};
 use crate::common::{Backend, TestApp, count, urlencode};
@@ -28,6 +29,7 @@ on_both_backends!(
     a_bad_form_is_shown_in_chinese_beside_the_field,
     a_replied_consultation_is_kept_as_a_draft,
     the_console_keeps_a_case_answer_as_knowledge,
+    the_intake_panel_suggests_policies_for_a_consultation,
 );
 
 /// Today in Asia/Shanghai, as `valid_to` is compared.
@@ -1418,4 +1420,86 @@ async fn the_console_keeps_a_case_answer_as_knowledge(backend: Backend) {
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.html.contains("不能存为知识"), "{}", r.html);
     assert_eq!(count(&mut app.conn(), "knowledge_articles"), 1);
+}
+
+async fn the_intake_panel_suggests_policies_for_a_consultation(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    people(&app);
+    let shuiwu = app.department("shuiwu");
+    let current = write(
+        &app,
+        &shuiwu,
+        json!({"title": "小微企业增值税留抵退税", "body": "符合条件的小微企业可以申请退还增量留抵税额。", "keywords": ["留抵退税"], "doc_number": "鄂税发〔2026〕8号", "valid_from": "2026-01-01", "state": "published"}),
+    )
+    .await;
+    write(
+        &app,
+        &shuiwu,
+        json!({"title": "增值税留抵退税（2024年度）", "body": "留抵退税", "state": "published", "valid_from": "2024-01-01", "valid_to": "2024-12-31"}),
+    )
+    .await;
+    write(
+        &app,
+        &shuiwu,
+        json!({"title": "留抵退税新政解读（征求意见稿）", "body": "留抵退税"}),
+    )
+    .await;
+    let mut op = Browser::new(&app);
+    op.sign_in("op", PASSWORD).await;
+    let encode = crate::common::browser::encode;
+    let panel = |category: &'static str| {
+        format!(
+            "/tickets/new/similar?{}",
+            encode(&[
+                ("subject", "咨询留抵退税怎么申请"),
+                ("description", "企业想了解增值税留抵退税的条件"),
+                ("credit_code", ""),
+                ("category", category),
+            ])
+        )
+    };
+
+    let p = op.get(&panel("consultation")).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.html.contains("可参考的政策"), "{}", p.html);
+    assert!(
+        p.html
+            .contains(&format!("href=\"/knowledge/{}\"", id(&current))),
+        "{}",
+        p.html
+    );
+    assert!(p.html.contains("小微企业增值税留抵退税"));
+    assert!(p.html.contains("鄂税发〔2026〕8号"));
+    assert!(p.html.contains("区税务局"));
+    assert!(p.html.contains("2026-01-01 起"));
+    assert!(!p.html.contains("2024年度"), "never an expired article");
+    assert!(!p.html.contains("征求意见稿"), "never a draft");
+    // Above the likely repeats.
+    app.create(json!({"category": "consultation", "subject": "咨询留抵退税怎么申请", "description": "企业想了解增值税留抵退税的条件"}))
+        .await;
+    let p = op.get(&panel("consultation")).await;
+    let policies = p.html.find("可参考的政策").expect("the policies");
+    let repeats = p.html.find("可能重复的诉求").expect("the likely repeats");
+    assert!(policies < repeats, "{}", p.html);
+
+    // Not for a complaint, nor before a category is chosen.
+    for category in ["complaint", ""] {
+        let p = op.get(&panel(category)).await;
+        assert_eq!(p.status, StatusCode::OK);
+        assert!(!p.html.contains("可参考的政策"), "{category}: {}", p.html);
+        assert!(!p.html.contains("/knowledge/"), "{category}");
+    }
+    // Nothing typed, nothing suggested.
+    let p = op
+        .get(&format!(
+            "/tickets/new/similar?{}",
+            encode(&[
+                ("subject", ""),
+                ("description", ""),
+                ("credit_code", ""),
+                ("category", "consultation")
+            ])
+        ))
+        .await;
+    assert!(!p.html.contains("可参考的政策"));
 }
