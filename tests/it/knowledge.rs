@@ -890,6 +890,8 @@ async fn the_desk_and_the_kpis_read_what_they_need(backend: Backend) {
             .any(|t| t.contains("草稿") || t.contains("已失效")),
         "{suggested:?}"
     );
+    // Nor one sharing only the words every consultation has (企业, 申请) with it.
+    assert_eq!(suggested, ["小微企业增值税留抵退税"]);
     assert_eq!(
         titles(service::suggest(&mut conn, settings, "物流公司问ETC", 5).unwrap()),
         ["货车ETC通行费补贴"]
@@ -1444,6 +1446,12 @@ async fn the_intake_panel_suggests_policies_for_a_consultation(backend: Backend)
         json!({"title": "留抵退税新政解读（征求意见稿）", "body": "留抵退税"}),
     )
     .await;
+    write(
+        &app,
+        &app.department("renshe"),
+        json!({"title": "失业保险稳岗返还", "body": "参保企业的条件和申请办法。", "state": "published"}),
+    )
+    .await;
     let mut op = Browser::new(&app);
     op.sign_in("op", PASSWORD).await;
     let encode = crate::common::browser::encode;
@@ -1474,6 +1482,10 @@ async fn the_intake_panel_suggests_policies_for_a_consultation(backend: Backend)
     assert!(p.html.contains("2026-01-01 起"));
     assert!(!p.html.contains("2024年度"), "never an expired article");
     assert!(!p.html.contains("征求意见稿"), "never a draft");
+    assert!(
+        !p.html.contains("稳岗返还"),
+        "nor one sharing only 企业 and 申请"
+    );
     // Above the likely repeats.
     app.create(json!({"category": "consultation", "subject": "咨询留抵退税怎么申请", "description": "企业想了解增值税留抵退税的条件"}))
         .await;
