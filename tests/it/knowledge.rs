@@ -1399,6 +1399,7 @@ async fn the_console_keeps_a_case_answer_as_knowledge(backend: Backend) {
     assert_eq!(edit.status, StatusCode::OK);
     assert!(edit.html.contains("咨询小微企业增值税留抵退税怎么申请"));
     assert!(edit.html.contains(t["number"].as_str().unwrap()));
+    assert!(edit.html.contains("草稿只有本部门和系统管理员看得到"));
 
     // A complaint is not kept: refused in Chinese.
     let complaint = app.dispatched("shijian", &[], true).await;
