@@ -34,7 +34,8 @@
       });
       input.addEventListener("blur", function () { check(input); });
     });
-    // Beside the 受理 form: the enterprise's file and the likely repeats, as the operator types.
+    // Beside the 受理 form: the enterprise's file and the likely repeats, as the operator types;
+    // for a consultation, the policies of the knowledge base its words match.
     var panel = document.querySelector("[data-similar-panel]");
     if (panel) {
       var form = document.getElementById("new-ticket");
@@ -43,7 +44,8 @@
         var value = function (name) { return form.elements[name].value.trim(); };
         var query = "subject=" + encodeURIComponent(value("subject")) +
           "&description=" + encodeURIComponent(value("description").slice(0, 600)) +
-          "&credit_code=" + encodeURIComponent(value("enterprise.credit_code"));
+          "&credit_code=" + encodeURIComponent(value("enterprise.credit_code")) +
+          "&category=" + encodeURIComponent(value("category"));
         if (query === asked) return;
         asked = query;
         var chosen = document.querySelector("input[name=duplicate_of]:checked");
@@ -64,6 +66,11 @@
           clearTimeout(wait);
           wait = setTimeout(refresh, 500);
         });
+      });
+      // A category chosen is a category decided: no need to wait.
+      form.elements.category.addEventListener("change", function () {
+        clearTimeout(wait);
+        refresh();
       });
       refresh();
     }

@@ -1,6 +1,7 @@
 //! `/api/v1/knowledge`: the policy knowledge base (惠企政策知识库) — list and search, create, read,
-//! edit (publish and archive are edits of `state`) and the version history. Each handler carries
-//! its part of the OpenAPI document.
+//! edit (publish and archive are edits of `state`) and the version history; and
+//! `/api/v1/tickets/{id}/knowledge`, a replied consultation kept as a draft article (存为知识).
+//! Each handler carries its part of the OpenAPI document.
 
 use super::auth::Identity;
 use super::body;
@@ -8,13 +9,17 @@ use super::problem::{PROBLEM, Problem};
 use super::state::{AppState, db};
 use super::tickets::{parse_choice, parse_department, parse_q};
 use super::views::{self, Cursor, Page};
+use crate::app::case_knowledge;
 use crate::app::knowledge::{self as service, Article, ArticleSummary, Query, Version};
 use crate::domain::collect;
 use crate::domain::knowledge::{self, ArticleInput, ArticleState};
+use crate::domain::lifecycle::payload::Empty;
+use crate::domain::ticket::TicketId;
 use crate::store::{self, knowledge::Start};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -165,13 +170,53 @@ pub async fn create(
         service::create(conn, &st.settings, &who.0, &input, store::now())
     })
     .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("/api/v1/knowledge/{}", article.id),
-        ))
-        .insert_header((header::ETAG, format!("\"{}\"", article.version)))
-        .json(article))
+    Ok(created(article))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/knowledge", tag = "knowledge",
+    description = "存为知识: the replied consultation as a new `draft` article — its subject as the title; its question (the description) and the answer (its last `reply`) in the body, with the case's number; filed under the department that answered, without keywords, 文号 or dates. The department that answered the case (one of its people) or an admin; the body is empty or `{}`. Checked in this order: 401, 404, 403, 409, 422.",
+    params(("id" = String, Path, format = Uuid, description = "ticket id")),
+    request_body(content = Option<Empty>, description = "nothing, or `{}`"),
+    responses(
+        (status = 201, description = "the draft; `Location` (the article) and `ETag` set", body = Article),
+        (status = 400, description = "not JSON", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "no or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "not the department that answered the case, nor an admin", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "no such case, or not one the caller sees", body = Problem, content_type = PROBLEM),
+        (status = 408, description = "the body did not arrive in time", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "not a consultation, or not answered yet", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "body over the limit", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "the body is sent as another type than JSON", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "a body that asks for something", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "database unavailable", body = Problem, content_type = PROBLEM),
+    ))]
+pub async fn keep_answer(
+    who: Identity,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, Problem> {
+    let id: TicketId = path.parse().map_err(|_| Problem::not_found("ticket"))?;
+    let bytes = body::read(&req, payload, &state).await?;
+    let actor = who.0;
+    let input = match body::parse(&req, &bytes, Some(json!({}))) {
+        Ok(input) => input,
+        Err(unreadable) => {
+            // Who may do what comes before what is wrong with the body.
+            db(&state, move |conn| {
+                case_knowledge::authorize(conn, &actor, id)
+            })
+            .await?;
+            return Err(unreadable);
+        }
+    };
+    let st = state.clone();
+    let article = db(&state, move |conn| {
+        case_knowledge::keep(conn, &st.settings, &actor, id, &input, store::now())
+    })
+    .await?;
+    Ok(created(article))
 }
 
 #[utoipa::path(get, path = "/api/v1/knowledge/{id}", tag = "knowledge",
@@ -311,6 +356,17 @@ pub async fn versions(
 pub fn article_id(text: &str) -> Result<Uuid, Problem> {
     text.parse()
         .map_err(|_| Problem::not_found("knowledge article"))
+}
+
+/// 201 with the new article, its address and its version.
+fn created(article: Article) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/knowledge/{}", article.id),
+        ))
+        .insert_header((header::ETAG, format!("\"{}\"", article.version)))
+        .json(article)
 }
 
 fn with_etag(article: Article) -> HttpResponse {

@@ -62,6 +62,7 @@ impl Modify for Security {
         knowledge::get,
         knowledge::update,
         knowledge::versions,
+        knowledge::keep_answer,
         ops::healthz,
         ops::readyz,
         ops::metrics,

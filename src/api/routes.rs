@@ -34,6 +34,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(resource("/tickets/{id}/events", "GET").route(web::get().to(tickets::events)))
             .service(resource("/tickets/{id}/timers", "GET").route(web::get().to(tickets::timers)))
+            .service(
+                resource("/tickets/{id}/knowledge", "POST")
+                    .route(web::post().to(knowledge::keep_answer)),
+            )
             // The literal path first: `{year}` would take "deadline" too.
             .service(resource("/calendar/deadline", "GET").route(web::get().to(calendar::deadline)))
             .service(

@@ -22,13 +22,16 @@ use crate::store::{self, DbConn, StoreError, conn, departments};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A suggestion is made of the first this many terms of a draft's text.
 pub const SUGGEST_TERMS: usize = 32;
+
+/// A suggestion weighs this many times as many articles as it shows.
+const SUGGEST_POOL: i64 = 4;
 
 /// An article as the API and the console show it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -442,7 +445,10 @@ fn summaries(
 }
 
 /// The published, unexpired articles that mention any of the first `SUGGEST_TERMS` terms of
-/// `text` (a consultation being logged), best match first, at most `limit`.
+/// `text` (a consultation being logged), best match first, at most `limit`. An article sharing
+/// only the words every consultation has (企业, 申请, 办理) with the text is left out when
+/// another shares much more: each holds at least half as many of the text's terms as the one
+/// holding most.
 pub fn suggest(
     conn: &mut DbConn,
     settings: &Settings,
@@ -451,14 +457,34 @@ pub fn suggest(
 ) -> Result<Vec<ArticleSummary>, AppError> {
     let mut terms = terms::query(text);
     terms.truncate(SUGGEST_TERMS);
+    terms.sort();
+    terms.dedup();
     let filter = Filter {
-        search: Some(Search { terms, any: true }),
+        search: Some(Search {
+            terms: terms.clone(),
+            any: true,
+        }),
         state: None,
         department: None,
         readers: Readers::Published,
         valid_on: Some(today(settings)),
         start: Start::First,
-        limit,
+        limit: (limit * SUGGEST_POOL).max(limit),
     };
-    summaries(conn, settings, &filter)
+    let found = summaries(conn, settings, &filter)?;
+    let ids: Vec<String> = found.iter().map(|a| a.id.clone()).collect();
+    let held: BTreeMap<String, usize> = repo::search_texts(conn, &ids)?
+        .into_iter()
+        .map(|(id, text)| {
+            let own: BTreeSet<&str> = text.split(' ').collect();
+            let shared = terms.iter().filter(|t| own.contains(t.as_str())).count();
+            (id, shared)
+        })
+        .collect();
+    let most = held.values().copied().max().unwrap_or(0);
+    Ok(found
+        .into_iter()
+        .filter(|a| held.get(&a.id).is_some_and(|n| n * 2 >= most))
+        .take(limit.max(0) as usize)
+        .collect())
 }

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod calendar;
+pub mod case_knowledge;
 pub mod departments;
 pub mod enterprises;
 pub mod error;

@@ -551,6 +551,7 @@ fn case_page(
                 department => a.department_name.clone(),
             }).collect::<Vec<_>>(),
             repeated_by => loaded.related.1.iter().map(|e| context! { id => e.id.to_string(), number => e.number.clone() }).collect::<Vec<_>>(),
+            keep_answer => crate::app::case_knowledge::offered(actor, t, &loaded.events),
         },
     )
 }

@@ -1,6 +1,7 @@
 //! 一企一档 in the console: an enterprise's page (`/enterprises/{credit_code}`), linked from every
 //! case; and the panel beside the 受理 form (`/tickets/new/similar`), which shows, while the
-//! operator types, the enterprise's file and the earlier cases the new one probably repeats.
+//! operator types, the enterprise's file and the earlier cases the new one probably repeats —
+//! and, for a consultation, the policies of the knowledge base its words match.
 
 use super::frame::{Frame, rows};
 use super::render::page;
@@ -170,6 +171,9 @@ pub struct DraftQuery {
     description: String,
     #[serde(default)]
     credit_code: String,
+    /// The category chosen so far: a consultation is also offered the knowledge base's policies.
+    #[serde(default)]
+    category: String,
 }
 
 #[derive(Serialize)]
@@ -185,9 +189,13 @@ struct Hit {
     reasons: Vec<String>,
 }
 
-/// `GET /tickets/new/similar?subject=…&description=…&credit_code=…`: the panel beside the 受理
-/// form, as HTML the form's script puts in place — the enterprise's file once its code is valid,
-/// and the likely repeats, each of which the operator may mark as the case this one repeats.
+/// How many policies the panel suggests for a consultation.
+const POLICIES: i64 = 5;
+
+/// `GET /tickets/new/similar?subject=…&description=…&credit_code=…&category=…`: the panel beside
+/// the 受理 form, as HTML the form's script puts in place — for a consultation, the published
+/// policies in force its words match; the enterprise's file once its code is valid; and the
+/// likely repeats, each of which the operator may mark as the case this one repeats.
 pub async fn similar(
     who: Signed,
     state: web::Data<AppState>,
@@ -200,10 +208,17 @@ pub async fn similar(
         "enterprise": {"credit_code": q.credit_code},
     }))?;
     let code = CreditCode::parse(&q.credit_code).ok();
+    let consultation = q.category.parse::<Category>().ok() == Some(Category::Consultation);
+    let text = format!("{}\n{}", q.subject, q.description);
     let actor = who.session().actor.clone();
     let now = crate::store::now();
     let st = state.clone();
-    let (found, file) = db(&state, move |conn| {
+    let (found, file, policies) = db(&state, move |conn| {
+        let policies = if consultation {
+            app::knowledge::suggest(conn, &st.settings, &text, POLICIES)?
+        } else {
+            vec![]
+        };
         let found = enterprises::similar(conn, &st.settings, &actor, &draft, now);
         let file = match &code {
             Some(code) => match enterprises::file(conn, &actor, code, None, 5) {
@@ -213,7 +228,7 @@ pub async fn similar(
             },
             None => None,
         };
-        Ok((found, file))
+        Ok((found, file, policies))
     })
     .await?;
     let tz = state.settings.timezone;
@@ -236,6 +251,7 @@ pub async fn similar(
         "similar.html",
         context! {
             hits,
+            policies => policies.into_iter().map(super::knowledge::row).collect::<Vec<_>>(),
             e => file.as_ref().map(|f| summary(f, tz)),
             asked => !q.subject.trim().is_empty() || !q.description.trim().is_empty() || !q.credit_code.trim().is_empty(),
         },

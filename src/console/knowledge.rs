@@ -1,21 +1,22 @@
 //! `/knowledge` (知识库): the policy knowledge base for every role — search and list, an
 //! article's page with its metadata and version history, and the forms departments (their own)
-//! and admins (any department's) write articles with. The same use cases as the API
-//! (`app::knowledge`), so the same checks, rights and Chinese messages beside each field.
+//! and admins (any department's) write articles with; and 存为知识 on a case's page, a replied
+//! consultation kept as a draft. The same use cases as the API (`app::knowledge`,
+//! `app::case_knowledge`), so the same checks, rights and Chinese messages beside each field.
 
 use super::cases::{choices, department_choices, field_errors, names_of};
 use super::forms::{Form, asked};
 use super::frame::Frame;
-use super::render::{page, see_other};
+use super::render::{self, page, see_other};
 use super::visitor::{Refusal, Signed};
 use crate::api::knowledge::{ListParams, article_id, page as paged};
 use crate::api::problem::Problem;
 use crate::api::state::{AppState, db};
 use crate::app::knowledge::{self as service, Article, ArticleSummary, Version};
-use crate::app::{AppError, departments};
+use crate::app::{AppError, case_knowledge, departments};
 use crate::domain::knowledge::{self, ArticleState, Visibility};
 use crate::domain::lifecycle::DomainError;
-use crate::domain::ticket::{Actor, Role};
+use crate::domain::ticket::{Actor, Role, TicketId};
 use crate::domain::words;
 use crate::store::rows::DepartmentRow;
 use actix_web::http::StatusCode;
@@ -39,9 +40,9 @@ fn validity(from: Option<NaiveDate>, to: Option<NaiveDate>) -> String {
     }
 }
 
-/// One article in a list.
+/// One article in a list (and among the policies beside the 受理 form).
 #[derive(Serialize)]
-struct Row {
+pub struct Row {
     id: String,
     title: String,
     doc_number: Option<String>,
@@ -52,7 +53,7 @@ struct Row {
     expired: bool,
 }
 
-fn row(a: ArticleSummary) -> Row {
+pub fn row(a: ArticleSummary) -> Row {
     Row {
         valid: validity(a.valid_from, a.valid_to),
         state: a.state.as_str(),
@@ -388,6 +389,51 @@ pub async fn update(
             }
             p => Err(p.into()),
         },
+    }
+}
+
+/// `POST /tickets/{id}/knowledge` (存为知识): the case's question and answer as a draft article,
+/// through `app::case_knowledge` as the API writes it; then the draft's edit form, to check it
+/// and add its 文号, dates and keywords before publishing.
+pub async fn keep_answer(
+    who: Signed,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: Form,
+) -> Result<HttpResponse, Refusal> {
+    who.0.check_csrf(form.get("csrf_token"))?;
+    let id: TicketId = path.parse().map_err(|_| Refusal::NotFound)?;
+    let actor = who.session().actor.clone();
+    let st = state.clone();
+    let done = db(&state, move |conn| {
+        Ok(case_knowledge::keep(
+            conn,
+            &st.settings,
+            &actor,
+            id,
+            &json!({}),
+            crate::store::now(),
+        ))
+    })
+    .await?;
+    match done.map_err(Problem::from) {
+        Ok(article) => Ok(see_other(&format!("/knowledge/{}/edit", article.id))),
+        Err(p) if p.status == 403 => Err(Refusal::Forbidden(
+            "只有答复本件的承办单位或系统管理员可以把答复存为知识。".into(),
+        )),
+        Err(p) if p.status == 409 => {
+            let assets = render::assets();
+            Ok(page(
+                StatusCode::CONFLICT,
+                "error.html",
+                context! {
+                    title => "不能存为知识",
+                    message => "只有已答复的咨询类工单可以存为知识：本件不是咨询，或者还没有答复。",
+                    css => assets.css.path, js => assets.js.path,
+                },
+            ))
+        }
+        Err(p) => Err(p.into()),
     }
 }
 

@@ -50,6 +50,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             resource("/tickets/{id}/actions/{action}", "POST").route(web::post().to(cases::act)),
         )
         .service(
+            resource("/tickets/{id}/knowledge", "POST")
+                .route(web::post().to(knowledge::keep_answer)),
+        )
+        .service(
             resource("/enterprises/{credit_code}", "GET").route(web::get().to(enterprises::show)),
         )
         .service(resource("/knowledge", "GET").route(web::get().to(knowledge::list)))

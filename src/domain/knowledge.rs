@@ -1,16 +1,19 @@
 //! A policy article of the knowledge base (惠企政策知识库): what it says and how it stands, checked
 //! field by field as the API and the console send it (all fields to create, any of them to
-//! edit); who may read and write it; and which fields an edit changed, for its version history.
+//! edit); who may read and write it; which fields an edit changed, for its version history; and
+//! the draft a replied consultation makes (存为知识).
 
 use super::department::DepartmentCode;
 use super::field::{FieldError, collect, from_json};
 use super::lifecycle::error::DomainError;
+use super::lifecycle::event::Event;
+use super::markdown;
 use super::text::{optional_text, required_text};
-use super::ticket::{Actor, Role};
+use super::ticket::{Actor, Category, Role, Ticket};
 use super::time;
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 pub const TITLE_MAX: usize = 200;
@@ -384,6 +387,102 @@ fn date(field: &str, text: Option<&str>) -> Result<Option<NaiveDate>, FieldError
         })
 }
 
+/// A case's answer (答复) as its timeline holds it: a `reply` event's text, and the department
+/// that wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub content: String,
+    pub department: Option<DepartmentCode>,
+    pub at: NaiveDateTime,
+}
+
+impl Answer {
+    /// The answer `event` gave, if it is a reply.
+    pub fn of(event: &Event) -> Option<Answer> {
+        if event.action != "reply" {
+            return None;
+        }
+        Some(Answer {
+            content: event.payload.get("content")?.as_str()?.to_string(),
+            department: event.actor.department().cloned(),
+            at: event.at,
+        })
+    }
+
+    /// The case's latest answer among `events` (a timeline, oldest first).
+    pub fn last<'a>(events: impl DoubleEndedIterator<Item = &'a Event>) -> Option<Answer> {
+        events.rev().find_map(Answer::of)
+    }
+}
+
+/// The department a case's answer belongs to: the one that wrote `answer`; before any, the one
+/// that will (the lead).
+fn answering(ticket: &Ticket, answer: Option<&Answer>) -> Option<DepartmentCode> {
+    answer
+        .and_then(|a| a.department.clone())
+        .or_else(|| answer.and(ticket.replied_by.clone()))
+        .or_else(|| ticket.lead_department.clone())
+}
+
+/// Whether `actor` may keep the case's answer as a draft article (存为知识): the department that
+/// answered it (one of its people) or an admin, else 403; then only a consultation with an
+/// answer, else 409. Whether the actor sees the case at all (404) is asked before.
+pub fn may_keep_answer(
+    actor: &Actor,
+    ticket: &Ticket,
+    answer: Option<&Answer>,
+) -> Result<(), DomainError> {
+    match (actor.role(), actor.department()) {
+        (Some(Role::Admin), _) => {}
+        (Some(Role::Department), Some(own)) if answering(ticket, answer).as_ref() == Some(own) => {}
+        (Some(Role::Department), _) => {
+            return Err(DomainError::Forbidden(
+                "only the department that answered the case keeps its answer as knowledge".into(),
+            ));
+        }
+        _ => {
+            return Err(DomainError::Forbidden(
+                "only the answering department or an admin keeps a case's answer as knowledge"
+                    .into(),
+            ));
+        }
+    }
+    if ticket.category != Category::Consultation {
+        return Err(DomainError::Conflict(
+            "only a consultation's answer is kept as knowledge".into(),
+        ));
+    }
+    if answer.is_none() {
+        return Err(DomainError::Conflict("the case has no reply yet".into()));
+    }
+    Ok(())
+}
+
+/// The draft article a replied consultation makes, as `POST /api/v1/knowledge` takes it: the
+/// case's subject as its title; its question and the answer, as typed, under 问题 and 答复, and
+/// the case it came from; filed under the department that answered; no keywords, 文号 or dates
+/// until that department adds them.
+pub fn answer_draft(ticket: &Ticket, answer: &Answer, replied_on: NaiveDate) -> Value {
+    let department = answering(ticket, Some(answer));
+    let body = format!(
+        "## 问题\n\n{}\n\n## 答复\n\n{}\n\n---\n\n{}",
+        markdown::plain(&ticket.description),
+        markdown::plain(&answer.content),
+        markdown::plain(&format!(
+            "本文由工单 {} 于 {replied_on} 的答复整理而成。",
+            ticket.number
+        )),
+    );
+    json!({
+        "title": ticket.subject,
+        "body": body,
+        "keywords": [],
+        "department": department.as_ref().map(DepartmentCode::as_str),
+        "state": ArticleState::Draft.as_str(),
+        "visibility": Visibility::Internal.as_str(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,6 +649,161 @@ mod tests {
             &shuiwu,
         );
         assert_eq!(fields(r), ["valid_to"]);
+    }
+
+    /// A consultation dispatched to 区税务局, answered by it if `answered`.
+    fn consultation(answered: bool) -> (Ticket, Option<Answer>) {
+        use crate::domain::ticket::{Channel, Contact, Enterprise, State, TicketId, Urgency};
+        use crate::domain::{CreditCode, Phone};
+        let at = NaiveDate::from_ymd_opt(2026, 3, 2)
+            .unwrap()
+            .and_hms_opt(2, 0, 0)
+            .unwrap();
+        let shuiwu = DepartmentCode::parse("shuiwu").unwrap();
+        let ticket = Ticket {
+            id: TicketId::new(),
+            number: "XL-2026-000007".into(),
+            state: if answered {
+                State::Replied
+            } else {
+                State::Handling
+            },
+            outcome: None,
+            channel: Channel::Hotline,
+            category: Category::Consultation,
+            urgency: Urgency::Normal,
+            enterprise: Enterprise {
+                name: "黄石市某贸易有限公司".into(),
+                credit_code: CreditCode::from_stored("91350100M000100Y43".into()),
+            },
+            contact: Contact {
+                name: "李四".into(),
+                phone: Phone::from_stored("13800138000".into()),
+            },
+            subject: "小微企业留抵退税怎么申请".into(),
+            description: "我公司是小微企业，想了解增值税留抵退税的条件。\n1. 需要什么材料？".into(),
+            lead_department: Some(shuiwu.clone()),
+            co_departments: vec![DepartmentCode::parse("renshe").unwrap()],
+            first_department: Some(shuiwu.clone()),
+            replied_at: answered.then_some(at),
+            replied_by: answered.then(|| shuiwu.clone()),
+            pending_extension: None,
+            merged_into: None,
+            duplicate_of: None,
+            reopen_count: 0,
+            version: 5,
+            created_by: "op1".into(),
+            created_at: at,
+            updated_at: at,
+            due_at: None,
+            escalation_level: 0,
+        };
+        let answer = answered.then(|| Answer {
+            content: "纳税信用为A级或B级的小微企业，可通过电子税务局申请。".into(),
+            department: Some(shuiwu),
+            at,
+        });
+        (ticket, answer)
+    }
+
+    #[test]
+    fn who_keeps_a_case_answer_as_knowledge() {
+        let (t, answer) = consultation(true);
+        let a = answer.as_ref();
+        let forbidden = |r: Result<(), DomainError>| matches!(r, Err(DomainError::Forbidden(_)));
+        let conflict = |r: Result<(), DomainError>| matches!(r, Err(DomainError::Conflict(_)));
+        assert!(may_keep_answer(&department("shuiwu"), &t, a).is_ok());
+        assert!(may_keep_answer(&admin(), &t, a).is_ok());
+        // A co-handler, another department, and the other roles may not.
+        assert!(forbidden(may_keep_answer(&department("renshe"), &t, a)));
+        assert!(forbidden(may_keep_answer(&department("sifa"), &t, a)));
+        for role in [Role::Operator, Role::Supervisor] {
+            assert!(forbidden(may_keep_answer(
+                &Actor::user("x", role, None),
+                &t,
+                a
+            )));
+        }
+        // Not a consultation, or not answered yet: who may is asked first.
+        let mut complaint = t.clone();
+        complaint.category = Category::Complaint;
+        assert!(conflict(may_keep_answer(
+            &department("shuiwu"),
+            &complaint,
+            a
+        )));
+        assert!(forbidden(may_keep_answer(
+            &department("renshe"),
+            &complaint,
+            a
+        )));
+        let (open, none) = consultation(false);
+        assert!(conflict(may_keep_answer(
+            &department("shuiwu"),
+            &open,
+            none.as_ref()
+        )));
+        assert!(conflict(may_keep_answer(&admin(), &open, none.as_ref())));
+        assert!(forbidden(may_keep_answer(
+            &department("renshe"),
+            &open,
+            none.as_ref()
+        )));
+        // Answered by a department that has since lost the case: the answer is still its own.
+        let mut moved = t.clone();
+        moved.lead_department = Some(DepartmentCode::parse("kejing").unwrap());
+        assert!(may_keep_answer(&department("shuiwu"), &moved, a).is_ok());
+        assert!(forbidden(may_keep_answer(&department("kejing"), &moved, a)));
+    }
+
+    #[test]
+    fn a_case_answer_makes_a_draft() {
+        let (t, answer) = consultation(true);
+        let answer = answer.unwrap();
+        let on = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let draft = answer_draft(&t, &answer, on);
+        let c = new(draft.clone(), &department("shuiwu")).unwrap();
+        assert_eq!(c.title, "小微企业留抵退税怎么申请");
+        assert_eq!(c.department.as_str(), "shuiwu");
+        assert_eq!(
+            (c.state, c.visibility),
+            (ArticleState::Draft, Visibility::Internal)
+        );
+        assert!(c.keywords.is_empty() && c.doc_number.is_none() && c.valid_to.is_none());
+        assert_eq!(
+            c.body,
+            "## 问题\n\n我公司是小微企业，想了解增值税留抵退税的条件。\n\n1\\. 需要什么材料？\n\n\
+             ## 答复\n\n纳税信用为A级或B级的小微企业，可通过电子税务局申请。\n\n---\n\n\
+             本文由工单 XL-2026-000007 于 2026-03-02 的答复整理而成。"
+        );
+        // An admin writes it under the department that answered.
+        assert_eq!(new(draft, &admin()).unwrap().department.as_str(), "shuiwu");
+    }
+
+    #[test]
+    fn the_last_reply_is_the_answer() {
+        let at = NaiveDate::from_ymd_opt(2026, 3, 2)
+            .unwrap()
+            .and_hms_opt(2, 0, 0)
+            .unwrap();
+        let event = |action: &str, by: &str, content: &str| Event {
+            action: action.into(),
+            actor: department(by),
+            from_state: None,
+            to_state: crate::domain::ticket::State::Replied,
+            level: None,
+            payload: json!({"content": content}),
+            at,
+        };
+        let events = [
+            event("reply", "shuiwu", "第一次答复"),
+            event("reply", "kejing", "重办后的答复"),
+            event("comment", "shuiwu", "备注"),
+        ];
+        let last = Answer::last(events.iter()).unwrap();
+        assert_eq!(last.content, "重办后的答复");
+        assert_eq!(last.department.unwrap().as_str(), "kejing");
+        assert_eq!(Answer::last(events[2..].iter()), None);
     }
 
     #[test]

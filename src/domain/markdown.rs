@@ -35,6 +35,35 @@ pub fn to_html(markdown: &str) -> String {
     out
 }
 
+/// Plain text (what an enterprise asked, what a department answered) as Markdown that shows it as
+/// it was typed: each line a paragraph of its own, and whatever Markdown would read as formatting
+/// (emphasis, links, code, HTML, and at the start of a line a heading, quote, list or rule)
+/// escaped with a backslash.
+pub fn plain(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(literal_line)
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+fn literal_line(line: &str) -> String {
+    // `1.` or `1)` opens an ordered list.
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    let mut out = String::with_capacity(line.len() + 8);
+    for (i, c) in line.char_indices() {
+        let special = matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '&' | '~')
+            || (i == 0 && matches!(c, '#' | '>' | '-' | '+' | '=' | '|'))
+            || (digits > 0 && i == digits && matches!(c, '.' | ')'));
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// http, https, mailto, or an address without a scheme (relative to this site). A browser drops
 /// tabs and line breaks anywhere in a URL and blanks around it, so they are dropped here before
 /// the scheme is read; a scheme that is not one of the three, or what only looks like one, is
@@ -115,6 +144,44 @@ mod tests {
             html.contains("<img src=\"/static/flow.png\" alt=\"流程\" />"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn plain_text_is_shown_as_typed() {
+        let typed = "# 不是标题\n  1. 不是列表\n- 也不是\n> 不是引用\n\n**不加粗** [不是链接](https://x) <b>标签</b> a_b_c `代码` ~~删~~ R&amp;D\n---";
+        let md = plain(typed);
+        let html = to_html(&md);
+        for tag in [
+            "<h1",
+            "<ol",
+            "<ul",
+            "<blockquote",
+            "<strong",
+            "<a ",
+            "<b>",
+            "<em",
+            "<code",
+            "<del",
+            "<hr",
+        ] {
+            assert!(!html.contains(tag), "{tag} in {html}");
+        }
+        for line in [
+            "<p># 不是标题</p>",
+            "<p>1. 不是列表</p>",
+            "<p>- 也不是</p>",
+            "<p>&gt; 不是引用</p>",
+            "<p>**不加粗** [不是链接](https://x) &lt;b&gt;标签&lt;/b&gt; a_b_c `代码` ~~删~~ R&amp;amp;D</p>",
+            "<p>---</p>",
+        ] {
+            assert!(html.contains(line), "{line} not in {html}");
+        }
+        // Chinese text is left alone, each line a paragraph.
+        assert_eq!(
+            plain("企业咨询留抵退税。\r\n\r\n  请问如何申请？ "),
+            "企业咨询留抵退税。\n\n请问如何申请？"
+        );
+        assert_eq!(plain(" \n "), "");
     }
 
     #[test]

@@ -228,6 +228,21 @@ pub fn published_valid(
     Ok(found)
 }
 
+/// The search terms (space-separated) of those of `ids` that exist: to tell how much of a draft
+/// each found article holds.
+pub fn search_texts(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(knowledge_articles::table
+        .filter(knowledge_articles::id.eq_any(ids))
+        .select((knowledge_articles::id, knowledge_articles::search_text))
+        .load(conn)?)
+}
+
 /// 知识库更新数: how many versions (creates and edits) were written in `[from, to)` (UTC), by the
 /// department the article belonged to at each.
 pub fn updates_by_department(

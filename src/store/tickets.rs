@@ -408,6 +408,21 @@ pub fn events(
         .load(conn)?)
 }
 
+/// The ticket's latest event of `action` (its last reply, say).
+pub fn last_event(
+    conn: &mut DbConn,
+    id: TicketId,
+    action: &str,
+) -> Result<Option<EventRow>, StoreError> {
+    Ok(ticket_events::table
+        .filter(ticket_events::ticket_id.eq(id.to_string()))
+        .filter(ticket_events::action.eq(action))
+        .order(ticket_events::seq.desc())
+        .select(EventRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// The next human number of `year`, counted in the caller's transaction.
 pub fn next_number(conn: &mut DbConn, year: i32) -> Result<i64, StoreError> {
     backend::bump_counter(conn, year)

@@ -3,8 +3,10 @@ closedloop with the demo data (`serve --demo`): one complaint walked from 受理
 operator, a department and a supervisor in three browser sessions — with a return, an extension
 approved and a dissatisfied callback that reopens the case; a department opening another
 department's case gets the 404 page; a page out of date is refused with its message; a create
-sent twice makes one case; the larger-text mode is remembered; and axe-core finds no serious or
-critical accessibility violation on any screen. Screenshots of every screen go to --shots.
+sent twice makes one case; the larger-text mode is remembered; the knowledge base (知识库) is
+searched and read, suggests its policies beside the 受理 form while a consultation is logged, and
+keeps a replied consultation as a draft (存为知识); and axe-core finds no serious or critical
+accessibility violation on any screen. Screenshots of every screen go to --shots.
 
 Usage: console_test.py --base http://127.0.0.1:PORT --shots DIR --axe PATH/axe.min.js
 """
@@ -176,6 +178,77 @@ def fill_new_case(op, subject):
     d.find_element(By.NAME, "contact.name").send_keys("王建国")
 
 
+def knowledge(args, op, sj):
+    """知识库: searched and read by the operator; its policies beside the 受理 form for a
+    consultation; a replied consultation kept as a draft by the department that answered it."""
+    d = op.driver
+    op.go("/desk")
+    op.click_to_new_page(d.find_element(By.CSS_SELECTOR, "nav a[href='/knowledge']"))
+    check(d.find_element(By.TAG_NAME, "h1").text == "惠企政策知识库", "the knowledge base's page")
+    d.find_element(By.NAME, "q").send_keys("退税")
+    op.click_to_new_page(d.find_element(By.CSS_SELECTOR, "[data-control=search]"))
+    titles = [a.text for a in d.find_elements(By.CSS_SELECTOR, "tr[data-article-id] [data-field=title]")]
+    check("小微企业增值税留抵退税" in titles, f"the seeded article is found: {titles}")
+    op.shot("17-knowledge")
+    link = next(a for a in d.find_elements(By.CSS_SELECTOR, "tr[data-article-id] [data-field=title]")
+                if a.text == "小微企业增值税留抵退税")
+    op.click_to_new_page(link)
+    check(d.find_element(By.CSS_SELECTOR, "h1[data-field=title]").text == "小微企业增值税留抵退税",
+          "the article's page")
+    check("鄂税发〔2026〕8号" in d.find_element(By.CSS_SELECTOR, "[data-field=doc_number]").text,
+          "with its 文号")
+    check(d.find_elements(By.CSS_SELECTOR, ".article-body table"), "its body rendered, table and all")
+    check(not d.find_elements(By.CSS_SELECTOR, "[data-control=edit-article]"), "an operator reads only")
+    op.shot("18-knowledge-article")
+
+    # 受理 of a consultation: the policies its words match, as soon as the category says so.
+    op.go("/tickets/new")
+    d.find_element(By.NAME, "subject").send_keys("咨询小微企业增值税留抵退税怎么申请")
+    d.find_element(By.NAME, "description").send_keys("企业想了解增值税留抵退税的申请条件和办理渠道。")
+    d.find_element(By.NAME, "enterprise.name").send_keys("黄石市下陆区恒信机械制造有限公司")
+    d.find_element(By.NAME, "enterprise.credit_code").send_keys("91420204MA4B1C2D1D")
+    op.wait.until(lambda d: "企业档案" in d.find_element(By.ID, "similar").text)
+    check("可参考的政策" not in d.find_element(By.ID, "similar").text, "no policies before the category")
+    Select(d.find_element(By.NAME, "category")).select_by_value("consultation")
+    op.wait.until(lambda d: "可参考的政策" in d.find_element(By.ID, "similar").text)
+    policies = [li.text for li in d.find_elements(By.CSS_SELECTOR, "#similar [data-policy]")]
+    check(any("小微企业增值税留抵退税" in p and "鄂税发〔2026〕8号" in p for p in policies),
+          f"the article is suggested with its 文号: {policies}")
+    check(not any("创业担保贷款" in p for p in policies), f"never an expired one: {policies}")
+    op.shot("19-consultation-suggests")
+    Select(d.find_element(By.NAME, "category")).select_by_value("complaint")
+    op.wait.until(lambda d: "可参考的政策" not in d.find_element(By.ID, "similar").text)
+
+    # 存为知识: a consultation answered by 区市监局, kept as a draft from its case page.
+    token = api_token(args, "operator")
+    staff = api_token(args, "shijian")
+    subject = f"个体工商户年报补报怎么办理（浏览器测试 {int(time.time())}）"
+    asked = api_post(args, token, "/api/v1/tickets", {
+        "channel": "hotline", "category": "consultation", "urgency": "normal",
+        "enterprise": {"name": "黄石市下陆区恒信机械制造有限公司", "credit_code": "91420204MA4B1C2D1D"},
+        "contact": {"name": "王建国", "phone": "13907141234"},
+        "subject": subject, "description": "个体工商户去年的年报忘了报，现在怎么补报？会不会被列入经营异常名录？"})
+    path = f"/api/v1/tickets/{asked['id']}/actions"
+    api_post(args, token, f"{path}/dispatch", {"department": "shijian"})
+    api_post(args, staff, f"{path}/sign", {})
+    api_post(args, staff, f"{path}/reply", {
+        "content": "登录国家企业信用信息公示系统即可补报；补报后可申请移出经营异常名录，无需另行提交材料。"})
+    op.go(f"/tickets/{asked['id']}")
+    check(not op.driver.find_elements(By.CSS_SELECTOR, "[data-control=save-knowledge]"),
+          "not offered to the operator")
+    sj.go(f"/tickets/{asked['id']}")
+    check(sj.driver.find_elements(By.CSS_SELECTOR, "[data-control=save-knowledge]"),
+          "offered to the department that answered")
+    sj.shot("20-case-save-knowledge")
+    sj.click_to_new_page(sj.driver.find_element(By.CSS_SELECTOR, "[data-control=save-knowledge]"))
+    check(sj.driver.current_url.endswith("/edit"), f"to the draft's edit form: {sj.driver.current_url}")
+    check(sj.driver.find_element(By.NAME, "title").get_attribute("value") == subject, "titled as the case")
+    body = sj.driver.find_element(By.NAME, "body").get_attribute("value")
+    check("补报后可申请移出经营异常名录" in body and asked["number"] in body,
+          "the answer and the case's number in the body")
+    sj.shot("21-knowledge-draft")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--base", required=True)
@@ -315,6 +388,8 @@ def walk(args, op, sj, sup):
     check("诉求记录" in op.driver.find_element(By.TAG_NAME, "main").text, "the enterprise's page")
     check(len(op.driver.find_elements(By.CSS_SELECTOR, "tr[data-ticket-id]")) >= 2, "its cases")
     op.shot("16-enterprise")
+
+    knowledge(args, op, sj)
 
     # Search and lists.
     op.go("/tickets?q=" + urllib.parse.quote(number))

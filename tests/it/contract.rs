@@ -416,6 +416,13 @@ async fn roles_meet_endpoints(backend: Backend) {
             Some(json!({"content": "答复"})),
             [403, 403, 403, 409, 403, 404],
         ),
+        // 存为知识 of a complaint not yet answered: who may, then the 409.
+        (
+            "POST",
+            format!("{ticket}/knowledge"),
+            Some(json!({})),
+            [403, 403, 409, 409, 403, 404],
+        ),
         (
             "GET",
             format!("{ticket}/timers"),

@@ -3,10 +3,12 @@
 //! writes what; field-level 422s and the If-Match 412; search by one or two Chinese characters, a
 //! phrase, a mixed query, alike on SQLite (FTS5) and PostgreSQL (GIN); expired
 //! articles marked; bodies rendered without the HTML typed into them; the functions the
-//! consultation desk and the KPIs call; and the console's pages and forms.
+//! consultation desk and the KPIs call; the console's pages and forms; a replied consultation kept
+//! as a draft (存为知识) over the API and the console; and the policies suggested beside the 受理
+//! form while a consultation is logged.
 
 use crate::common::browser::{Browser, PASSWORD, people};
-use crate::common::{Backend, TestApp, urlencode};
+use crate::common::{Backend, TestApp, count, urlencode};
 use actix_web::http::StatusCode;
 use chrono::{Duration, NaiveDate};
 use closedloop::app::knowledge as service;
@@ -25,6 +27,9 @@ on_both_backends!(
     the_desk_and_the_kpis_read_what_they_need,
     the_console_lists_shows_and_writes_articles,
     a_bad_form_is_shown_in_chinese_beside_the_field,
+    a_replied_consultation_is_kept_as_a_draft,
+    the_console_keeps_a_case_answer_as_knowledge,
+    the_intake_panel_suggests_policies_for_a_consultation,
 );
 
 /// Today in Asia/Shanghai, as `valid_to` is compared.
@@ -885,6 +890,8 @@ async fn the_desk_and_the_kpis_read_what_they_need(backend: Backend) {
             .any(|t| t.contains("草稿") || t.contains("已失效")),
         "{suggested:?}"
     );
+    // Nor one sharing only the words every consultation has (企业, 申请) with it.
+    assert_eq!(suggested, ["小微企业增值税留抵退税"]);
     assert_eq!(
         titles(service::suggest(&mut conn, settings, "物流公司问ETC", 5).unwrap()),
         ["货车ETC通行费补贴"]
@@ -1117,4 +1124,395 @@ async fn a_bad_form_is_shown_in_chinese_beside_the_field(backend: Backend) {
     assert!(r.html.contains("创业担保贷款的申请条件"));
     assert!(r.html.contains("value=\"2026-06-01\""));
     assert!(titles(&app, &app.supervisor(), "").await.is_empty());
+}
+
+const QUESTION: &str = "我公司是小微企业，想了解增值税留抵退税的申请条件和办理渠道。";
+const ANSWER: &str = "纳税信用等级为A级或B级的小微企业，可通过电子税务局提交《退（抵）税申请表》，税务机关10个工作日内办结。";
+
+/// A consultation dispatched to `lead` (区税务局 co-handled by 区人社局 when `lead` is shuiwu),
+/// signed, and answered with `ANSWER` if `reply`.
+async fn consultation(app: &TestApp, lead: &str, reply: bool) -> Value {
+    let t = app
+        .create(json!({
+            "category": "consultation",
+            "subject": "咨询小微企业增值税留抵退税怎么申请",
+            "description": QUESTION,
+        }))
+        .await;
+    let tid = t["id"].as_str().unwrap();
+    app.act(
+        tid,
+        "dispatch",
+        &app.operator(),
+        json!({"department": lead, "co_departments": ["renshe"]}),
+    )
+    .await
+    .ok();
+    let staff = app.department(lead);
+    let mut now = app.act(tid, "sign", &staff, json!({})).await.ok().clone();
+    if reply {
+        now = app
+            .act(tid, "reply", &staff, json!({"content": ANSWER}))
+            .await
+            .ok()
+            .clone();
+    }
+    now
+}
+
+fn keep_path(t: &Value) -> String {
+    format!("/api/v1/tickets/{}/knowledge", t["id"].as_str().unwrap())
+}
+
+async fn a_replied_consultation_is_kept_as_a_draft(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let shuiwu = app.department("shuiwu");
+    let t = consultation(&app, "shuiwu", true).await;
+    let path = keep_path(&t);
+    let number = t["number"].as_str().unwrap();
+
+    // Who: not another department (the case is not theirs to see), not a co-handler, not an
+    // operator or a supervisor.
+    app.post(&path, &app.department("kejing"), &json!({}))
+        .await
+        .problem(404, "not_found");
+    for token in [app.department("renshe"), app.operator(), app.supervisor()] {
+        app.post(&path, &token, &json!({}))
+            .await
+            .problem(403, "forbidden");
+    }
+    // Before what is wrong with the body.
+    app.send(
+        "POST",
+        &path,
+        Some(&app.operator()),
+        &[],
+        Some(b"{not json".to_vec()),
+    )
+    .await
+    .problem(403, "forbidden");
+    app.send(
+        "POST",
+        &path,
+        Some(&shuiwu),
+        &[],
+        Some(b"{not json".to_vec()),
+    )
+    .await
+    .problem(400, "malformed_json");
+    let r = app
+        .post(&path, &shuiwu, &json!({"title": "别的标题"}))
+        .await;
+    r.problem(422, "validation_failed");
+    assert_eq!(r.fields(), ["title"]);
+    for missing in [
+        "/api/v1/tickets/0190a000-0000-7000-8000-000000000000/knowledge",
+        "/api/v1/tickets/nope/knowledge",
+    ] {
+        app.post(missing, &shuiwu, &json!({}))
+            .await
+            .problem(404, "not_found");
+    }
+    app.send("POST", &path, None, &[], None)
+        .await
+        .problem(401, "unauthorized");
+    assert_eq!(
+        count(&mut app.conn(), "knowledge_articles"),
+        0,
+        "nothing written"
+    );
+
+    // Not a consultation, or not answered yet: 409, also to an admin.
+    let complaint = app.dispatched("shuiwu", &[], true).await;
+    app.act(
+        complaint["id"].as_str().unwrap(),
+        "reply",
+        &shuiwu,
+        json!({"content": "已督促办结。"}),
+    )
+    .await
+    .ok();
+    app.post(&keep_path(&complaint), &shuiwu, &json!({}))
+        .await
+        .problem(409, "invalid_state");
+    let open = consultation(&app, "shuiwu", false).await;
+    for token in [&shuiwu, &app.admin()] {
+        app.post(&keep_path(&open), token, &json!({}))
+            .await
+            .problem(409, "invalid_state");
+    }
+
+    // The department that answered: one request without a body, a draft of the case.
+    let r = app.send("POST", &path, Some(&shuiwu), &[], None).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let a = r.body.clone();
+    let location = format!("/api/v1/knowledge/{}", id(&a));
+    assert_eq!(r.header("location"), Some(location.as_str()));
+    assert_eq!(r.header("etag"), Some("\"1\""));
+    assert_eq!(a["title"], "咨询小微企业增值税留抵退税怎么申请");
+    let body = a["body"].as_str().unwrap();
+    assert!(body.contains(QUESTION), "{body}");
+    assert!(body.contains(ANSWER), "{body}");
+    assert!(body.contains(number), "{body}");
+    assert!(
+        body.find(QUESTION) < body.find(ANSWER),
+        "the question, then the answer: {body}"
+    );
+    let html = a["body_html"].as_str().unwrap();
+    assert!(
+        html.contains("<h2>问题</h2>") && html.contains("<h2>答复</h2>"),
+        "{html}"
+    );
+    assert_eq!(
+        (a["department"].as_str(), a["department_name"].as_str()),
+        (Some("shuiwu"), Some("区税务局"))
+    );
+    assert_eq!(
+        (a["state"].as_str(), a["visibility"].as_str()),
+        (Some("draft"), Some("internal"))
+    );
+    assert_eq!(a["version"], 1);
+    assert_eq!(a["keywords"], json!([]));
+    assert_eq!(
+        (&a["doc_number"], &a["valid_from"], &a["valid_to"]),
+        (&Value::Null, &Value::Null, &Value::Null)
+    );
+    assert_eq!(a["created_by"], "shuiwu-staff");
+    // Written with its version, as any new article.
+    let versions = app.get(&format!("{location}/versions"), &shuiwu).await.ok()["items"].clone();
+    assert_eq!(versions.as_array().unwrap().len(), 1);
+    assert_eq!(versions[0]["version"], 1);
+    assert_eq!(versions[0]["by"], "shuiwu-staff");
+    assert_eq!(versions[0]["body"], a["body"]);
+    assert_eq!(versions[0]["state"], "draft");
+    let rows = repo::versions(&mut app.conn(), id(&a), None, 10).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].version, 1);
+    // A draft: the department reads it, the hotline does not yet.
+    app.get(&location, &shuiwu).await.ok();
+    app.get(&location, &app.operator())
+        .await
+        .problem(404, "not_found");
+
+    // An admin too, with `{}`: filed under the department that answered.
+    let r = app.post(&path, &app.admin(), &json!({})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["department"], "shuiwu");
+    assert_eq!(r.body["created_by"], "admin1");
+    // An archived consultation still has its answer.
+    let tid = t["id"].as_str().unwrap();
+    let op = app.operator();
+    app.act(tid, "feedback", &op, json!({"satisfaction": "satisfied"}))
+        .await
+        .ok();
+    app.act(tid, "archive", &op, json!({})).await.ok();
+    let r = app.post(&path, &shuiwu, &json!({})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(count(&mut app.conn(), "knowledge_articles"), 3);
+    assert_eq!(count(&mut app.conn(), "knowledge_versions"), 3);
+}
+
+async fn the_console_keeps_a_case_answer_as_knowledge(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    people(&app);
+    let t = consultation(&app, "shijian", false).await;
+    let case = format!("/tickets/{}", t["id"].as_str().unwrap());
+    let keep = format!("{case}/knowledge");
+    let mut sj = Browser::new(&app);
+    sj.sign_in("sj", PASSWORD).await;
+    // Not answered yet: not offered.
+    let page = sj.get(&case).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.html.contains("data-control=\"save-knowledge\""));
+    app.act(
+        t["id"].as_str().unwrap(),
+        "reply",
+        &app.department("shijian"),
+        json!({"content": ANSWER}),
+    )
+    .await
+    .ok();
+
+    // Offered to the department that answered and to an admin, to no one else.
+    let page = sj.get(&case).await;
+    assert!(
+        page.html.contains("data-control=\"save-knowledge\""),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains(&format!("action=\"{keep}\"")));
+    let mut adm = Browser::new(&app);
+    adm.sign_in("adm", PASSWORD).await;
+    assert!(
+        adm.get(&case)
+            .await
+            .html
+            .contains("data-control=\"save-knowledge\"")
+    );
+    for name in ["op", "sup"] {
+        let mut b = Browser::new(&app);
+        b.sign_in(name, PASSWORD).await;
+        let page = b.get(&case).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.html.contains("save-knowledge"), "{name}");
+        // Nor taken from them.
+        let r = b.post(&keep, &[("csrf_token", &page.csrf())]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}");
+    }
+    let mut sf = Browser::new(&app);
+    sf.sign_in("sf", PASSWORD).await;
+    let theirs = sf.get("/knowledge").await;
+    let r = sf.post(&keep, &[("csrf_token", &theirs.csrf())]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Without its token: 403, nothing written.
+    for token in [None, Some("forged")] {
+        let pairs: Vec<(&str, &str)> = token.map(|v| ("csrf_token", v)).into_iter().collect();
+        let r = sj.post(&keep, &pairs).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(count(&mut app.conn(), "knowledge_articles"), 0);
+    assert_eq!(count(&mut app.conn(), "knowledge_versions"), 0);
+
+    // With it: the draft, then its edit form.
+    let r = sj.post(&keep, &[("csrf_token", &page.csrf())]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+    let location = r.location().to_string();
+    let article = location
+        .strip_prefix("/knowledge/")
+        .and_then(|rest| rest.strip_suffix("/edit"))
+        .unwrap_or_else(|| panic!("to the draft's edit form: {location}"))
+        .to_string();
+    let a = app
+        .get(&format!("/api/v1/knowledge/{article}"), &app.admin())
+        .await;
+    let a = a.ok();
+    assert_eq!(
+        (
+            a["state"].as_str(),
+            a["department"].as_str(),
+            a["created_by"].as_str()
+        ),
+        (Some("draft"), Some("shijian"), Some("sj"))
+    );
+    let edit = sj.get(&location).await;
+    assert_eq!(edit.status, StatusCode::OK);
+    assert!(edit.html.contains("咨询小微企业增值税留抵退税怎么申请"));
+    assert!(edit.html.contains(t["number"].as_str().unwrap()));
+    assert!(edit.html.contains("草稿只有本部门和系统管理员看得到"));
+
+    // A complaint is not kept: refused in Chinese.
+    let complaint = app.dispatched("shijian", &[], true).await;
+    app.act(
+        complaint["id"].as_str().unwrap(),
+        "reply",
+        &app.department("shijian"),
+        json!({"content": "已办结。"}),
+    )
+    .await
+    .ok();
+    let path = format!("/tickets/{}", complaint["id"].as_str().unwrap());
+    let page = sj.get(&path).await;
+    assert!(!page.html.contains("save-knowledge"));
+    let r = sj
+        .post(
+            &format!("{path}/knowledge"),
+            &[("csrf_token", &page.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.html.contains("不能存为知识"), "{}", r.html);
+    assert_eq!(count(&mut app.conn(), "knowledge_articles"), 1);
+}
+
+async fn the_intake_panel_suggests_policies_for_a_consultation(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    people(&app);
+    let shuiwu = app.department("shuiwu");
+    let current = write(
+        &app,
+        &shuiwu,
+        json!({"title": "小微企业增值税留抵退税", "body": "符合条件的小微企业可以申请退还增量留抵税额。", "keywords": ["留抵退税"], "doc_number": "鄂税发〔2026〕8号", "valid_from": "2026-01-01", "state": "published"}),
+    )
+    .await;
+    write(
+        &app,
+        &shuiwu,
+        json!({"title": "增值税留抵退税（2024年度）", "body": "留抵退税", "state": "published", "valid_from": "2024-01-01", "valid_to": "2024-12-31"}),
+    )
+    .await;
+    write(
+        &app,
+        &shuiwu,
+        json!({"title": "留抵退税新政解读（征求意见稿）", "body": "留抵退税"}),
+    )
+    .await;
+    write(
+        &app,
+        &app.department("renshe"),
+        json!({"title": "失业保险稳岗返还", "body": "参保企业的条件和申请办法。", "state": "published"}),
+    )
+    .await;
+    let mut op = Browser::new(&app);
+    op.sign_in("op", PASSWORD).await;
+    let encode = crate::common::browser::encode;
+    let panel = |category: &'static str| {
+        format!(
+            "/tickets/new/similar?{}",
+            encode(&[
+                ("subject", "咨询留抵退税怎么申请"),
+                ("description", "企业想了解增值税留抵退税的条件"),
+                ("credit_code", ""),
+                ("category", category),
+            ])
+        )
+    };
+
+    let p = op.get(&panel("consultation")).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.html.contains("可参考的政策"), "{}", p.html);
+    assert!(
+        p.html
+            .contains(&format!("href=\"/knowledge/{}\"", id(&current))),
+        "{}",
+        p.html
+    );
+    assert!(p.html.contains("小微企业增值税留抵退税"));
+    assert!(p.html.contains("鄂税发〔2026〕8号"));
+    assert!(p.html.contains("区税务局"));
+    assert!(p.html.contains("2026-01-01 起"));
+    assert!(!p.html.contains("2024年度"), "never an expired article");
+    assert!(!p.html.contains("征求意见稿"), "never a draft");
+    assert!(
+        !p.html.contains("稳岗返还"),
+        "nor one sharing only 企业 and 申请"
+    );
+    // Above the likely repeats.
+    app.create(json!({"category": "consultation", "subject": "咨询留抵退税怎么申请", "description": "企业想了解增值税留抵退税的条件"}))
+        .await;
+    let p = op.get(&panel("consultation")).await;
+    let policies = p.html.find("可参考的政策").expect("the policies");
+    let repeats = p.html.find("可能重复的诉求").expect("the likely repeats");
+    assert!(policies < repeats, "{}", p.html);
+
+    // Not for a complaint, nor before a category is chosen.
+    for category in ["complaint", ""] {
+        let p = op.get(&panel(category)).await;
+        assert_eq!(p.status, StatusCode::OK);
+        assert!(!p.html.contains("可参考的政策"), "{category}: {}", p.html);
+        assert!(!p.html.contains("/knowledge/"), "{category}");
+    }
+    // Nothing typed, nothing suggested.
+    let p = op
+        .get(&format!(
+            "/tickets/new/similar?{}",
+            encode(&[
+                ("subject", ""),
+                ("description", ""),
+                ("credit_code", ""),
+                ("category", "consultation")
+            ])
+        ))
+        .await;
+    assert!(!p.html.contains("可参考的政策"));
 }

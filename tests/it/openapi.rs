@@ -182,6 +182,7 @@ async fn the_document_describes_what_the_service_answers(backend: Backend) {
         ("get", "/api/v1/knowledge/{id}"),
         ("patch", "/api/v1/knowledge/{id}"),
         ("get", "/api/v1/knowledge/{id}/versions"),
+        ("post", "/api/v1/tickets/{id}/knowledge"),
         ("get", "/healthz"),
         ("get", "/readyz"),
         ("get", "/metrics"),
@@ -416,6 +417,45 @@ async fn the_document_describes_what_the_service_answers(backend: Backend) {
         )
         .await;
     check(&doc, "patch", "/api/v1/knowledge/{id}", &stale);
+    // 存为知识: a replied consultation's draft, and a complaint refused.
+    let consultation = app
+        .post(
+            "/api/v1/tickets",
+            &op,
+            &json!({
+                "channel": "hotline", "category": "consultation", "urgency": "normal",
+                "enterprise": {"name": "黄石市下陆区恒信机械制造有限公司", "credit_code": "91420204MA4B1C2D1D"},
+                "contact": {"name": "王建国", "phone": "13907141234"},
+                "subject": "留抵退税怎么申请", "description": "企业咨询留抵退税的条件。",
+            }),
+        )
+        .await;
+    let cid = consultation.body["id"].as_str().unwrap().to_string();
+    app.act(&cid, "dispatch", &op, json!({"department": "shuiwu"}))
+        .await
+        .ok();
+    app.act(&cid, "sign", &shuiwu, json!({})).await.ok();
+    app.act(
+        &cid,
+        "reply",
+        &shuiwu,
+        json!({"content": "可在电子税务局申请。"}),
+    )
+    .await
+    .ok();
+    let kept = app
+        .post(
+            &format!("/api/v1/tickets/{cid}/knowledge"),
+            &shuiwu,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(kept.status.as_u16(), 201, "{}", kept.body);
+    check(&doc, "post", "/api/v1/tickets/{id}/knowledge", &kept);
+    let refused = app
+        .post(&format!("/api/v1/tickets/{id}/knowledge"), &sj, &json!({}))
+        .await;
+    check(&doc, "post", "/api/v1/tickets/{id}/knowledge", &refused);
     let token = app
         .send(
             "POST",

@@ -493,6 +493,8 @@ pub fn count(conn: &mut DbConn, table: &str) -> i64 {
         "departments" => departments::table.count().get_result(conn),
         "users" => users::table.count().get_result(conn),
         "kpi_deltas" => kpi_deltas::table.count().get_result(conn),
+        "knowledge_articles" => knowledge_articles::table.count().get_result(conn),
+        "knowledge_versions" => knowledge_versions::table.count().get_result(conn),
         other => panic!("no count for {other}"),
     }
     .unwrap()
