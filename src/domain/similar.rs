@@ -21,7 +21,7 @@ const COMMON: &[&str] = &[
 ];
 
 /// How many terms of a draft are looked for at most: its rarest.
-pub const QUERY_TERMS_MAX: usize = 16;
+pub const QUERY_TERMS_MAX: usize = 12;
 /// A term in more than this share of cases is not looked for (it would find most of them), unless
 /// the draft has too few rarer ones.
 const COMMON_SHARE: f64 = 0.02;
@@ -61,7 +61,7 @@ impl Rarity {
 
     /// The terms worth asking the index for: the rare ones the sample holds (in at most 2 % of
     /// it, or 5 cases), rarest first, and the least common others when there are fewer than six
-    /// of those; then the ones it does not hold at all (only older cases may), up to sixteen.
+    /// of those; then the ones it does not hold at all (only older cases may), up to twelve.
     pub fn worth_asking(&self, terms: &[String]) -> Vec<String> {
         let limit = ((self.sample as f64 * COMMON_SHARE) as u32).max(5);
         let mut ranked: Vec<&String> = terms.iter().collect();

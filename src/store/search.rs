@@ -30,10 +30,10 @@ struct Found {
 
 /// The newest cases sharing any of the terms that are ranked: the work of a look-up stays
 /// bounded when its terms are common.
-const RANKED_MAX: i64 = 2_000;
+const RANKED_MAX: i64 = 400;
 
 /// The ids of up to `limit` cases sharing any of `terms`, those sharing the most (by the
-/// database's own rank: `ts_rank`, FTS5's bm25) first, among the newest 2,000 that share any.
+/// database's own rank: `ts_rank`, FTS5's bm25) first, among the newest 400 that share any.
 pub fn matching(
     conn: &mut DbConn,
     terms: &[String],
