@@ -1,10 +1,12 @@
 //! The actions of the lifecycle table and its "who may" and "from" columns: which party may do
 //! what, in which state, and what a payload names that must be looked up first.
 
-use super::payload::ARTICLES_MAX;
 use crate::domain::department::DepartmentCode;
 use crate::domain::ticket::{Actor, CO_DEPARTMENTS_MAX, Role, State, Ticket, TicketId};
 use serde_json::Value;
+
+/// How many knowledge articles an `answer` cites at most.
+pub const ARTICLES_MAX: usize = 20;
 
 name_enum!(
     /// The actions of the lifecycle table, named as in the API path `/actions/{action}`.

@@ -1,6 +1,7 @@
 //! The payloads of the actions: read from JSON, then checked field by field. What is kept is
 //! written into the event, so the timeline holds exactly what was decided.
 
+use super::action::ARTICLES_MAX;
 use super::context::Known;
 use crate::domain::department::DepartmentCode;
 use crate::domain::field::{FieldError, from_json};
@@ -321,9 +322,6 @@ impl RejectPayload {
         }
     }
 }
-
-/// How many knowledge articles an answer cites at most.
-pub const ARTICLES_MAX: usize = 20;
 
 /// `answer` (直办): what the operator answered on the call, and the knowledge articles it rests on.
 #[derive(Deserialize, ToSchema)]
