@@ -22,6 +22,9 @@ pub const RECENTLY_CLOSED_DAYS: i64 = 90;
 pub const SIMILAR_MAX: usize = 10;
 /// How many candidates the database is asked for by text.
 const TEXT_CANDIDATES: i64 = 60;
+/// Terms held together by at most this share of cases are rare: all cases holding them are
+/// ranked (`store::search::matching`).
+const RARE_SHARE: f64 = 0.03;
 /// How many of the enterprise's own cases are weighed at most (its newest).
 const OWN_CANDIDATES: i64 = 50;
 
@@ -187,7 +190,9 @@ pub fn similar(
         return Ok(vec![]);
     }
     let rarity = settings.rarity.get(conn)?;
-    let mut ids: Vec<TicketId> = search::matching(conn, &draft.query(&rarity), TEXT_CANDIDATES)?
+    let asked = draft.query(&rarity);
+    let rare = rarity.share_holding_any(&asked) <= RARE_SHARE;
+    let mut ids: Vec<TicketId> = search::matching(conn, &asked, TEXT_CANDIDATES, rare)?
         .iter()
         .filter_map(|id| id.parse().ok())
         .collect();

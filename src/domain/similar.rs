@@ -59,6 +59,15 @@ impl Rarity {
         ((self.sample as f64 + 1.0) / (self.docs(term) as f64 + 1.0)).ln() + 1.0
     }
 
+    /// At most what share of cases holds any of `terms` (the sum of their shares of the sample).
+    pub fn share_holding_any(&self, terms: &[String]) -> f64 {
+        if self.sample == 0 {
+            return 0.0;
+        }
+        let docs: u32 = terms.iter().map(|t| self.docs(t)).sum();
+        (docs as f64 / self.sample as f64).min(1.0)
+    }
+
     /// The terms worth asking the index for: the rare ones the sample holds (in at most 2 % of
     /// it, or 5 cases), rarest first, and the least common others when there are fewer than six
     /// of those; then the ones it does not hold at all (only older cases may), up to twelve.

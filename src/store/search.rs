@@ -32,12 +32,19 @@ struct Found {
 /// bounded when its terms are common.
 const RANKED_MAX: i64 = 400;
 
+/// Ranked at most when the terms are rare, whatever the sample said of them.
+const RANKED_RARE_MAX: i64 = 5_000;
+
 /// The ids of up to `limit` cases sharing any of `terms`, those sharing the most (by the
 /// database's own rank: `ts_rank`, FTS5's bm25) first, among the newest 400 that share any.
+/// `rare` says the terms are held by few cases: PostgreSQL then finds them all through the GIN
+/// index and ranks them (a scan from the newest would pass over most cases to find few); when
+/// they are common it walks from the newest case and stops at 400.
 pub fn matching(
     conn: &mut DbConn,
     terms: &[String],
     limit: i64,
+    rare: bool,
 ) -> Result<Vec<String>, StoreError> {
     if terms.is_empty() {
         return Ok(vec![]);
@@ -49,17 +56,28 @@ pub fn matching(
             .map(|t| format!("'{t}'"))
             .collect::<Vec<_>>()
             .join(" | ");
-        backend::load(
-            conn,
+        let sql = if rare {
+            "SELECT ticket_id FROM (
+                 SELECT ticket_id, vector FROM ticket_terms WHERE vector @@ CAST(? AS tsquery)
+                 LIMIT ?
+             ) holding
+             ORDER BY ts_rank(vector, CAST(? AS tsquery)) DESC, ticket_id DESC
+             LIMIT ?"
+        } else {
             "SELECT ticket_id FROM (
                  SELECT ticket_id, vector FROM ticket_terms WHERE vector @@ CAST(? AS tsquery)
                  ORDER BY ticket_id DESC LIMIT ?
              ) newest
              ORDER BY ts_rank(vector, CAST(? AS tsquery)) DESC, ticket_id DESC
-             LIMIT ?",
+             LIMIT ?"
+        };
+        let ranked = if rare { RANKED_RARE_MAX } else { RANKED_MAX };
+        backend::load(
+            conn,
+            sql,
             &[
                 Bind::Text(query.clone()),
-                Bind::Int(RANKED_MAX),
+                Bind::Int(ranked),
                 Bind::Text(query),
                 Bind::Int(limit),
             ],
