@@ -106,6 +106,9 @@ pub struct Draft {
     pub subject: Vec<String>,
     pub all: Vec<String>,
     pub credit_code: Option<String>,
+    /// The texts as typed, to show what is shared as phrases.
+    subject_text: String,
+    text: String,
 }
 
 impl Draft {
@@ -122,6 +125,8 @@ impl Draft {
             subject: subject_terms,
             all,
             credit_code: credit_code.map(str::to_string),
+            subject_text: subject.to_string(),
+            text: format!("{subject}\n{description}"),
         }
     }
 
@@ -207,7 +212,9 @@ pub fn closeness(draft: &Draft, case: &Ticket, rarity: &Rarity) -> Closeness {
             shared: vec![],
         });
     }
-    let shared_subject = phrases(&draft.subject, &set(&case_subject));
+    let every =
+        |text: &str| -> HashSet<String> { terms::terms(text, Grams::Pairs).into_iter().collect() };
+    let shared_subject = phrases(&draft.subject_text, &every(&case.subject));
     if subject >= 0.25 {
         reasons.push(Why {
             reason: Reason::SimilarSubject,
@@ -216,7 +223,10 @@ pub fn closeness(draft: &Draft, case: &Ticket, rarity: &Rarity) -> Closeness {
         });
     }
     if text >= 0.15 || reasons.is_empty() {
-        let shared = phrases(&draft.all, &c_all);
+        let shared = phrases(
+            &draft.text,
+            &every(&format!("{}\n{}", case.subject, case.description)),
+        );
         let shown: Vec<String> = shared.iter().take(6).cloned().collect();
         reasons.push(Why {
             reason: Reason::SimilarText,
@@ -230,15 +240,17 @@ pub fn closeness(draft: &Draft, case: &Ticket, rarity: &Rarity) -> Closeness {
     }
 }
 
-/// The shared terms of `ours` joined back into phrases where they overlap (社保 保补 补贴 →
-/// 社保补贴), longest first.
-fn phrases(ours: &[String], theirs: &HashSet<&str>) -> Vec<String> {
+/// What `ours` shares with a text whose terms are `theirs`, as phrases: its shared pairs joined
+/// back where they overlap (社保 保补 补贴 → 社保补贴), those made only of common words left out,
+/// longest first.
+fn phrases(ours: &str, theirs: &HashSet<String>) -> Vec<String> {
+    let ours = terms::sequence(ours, Grams::Pairs);
     let mut out: Vec<String> = vec![];
     let mut current = String::new();
     // The previous term of `ours`, if it was shared and ran on into this one.
     let mut previous: Option<&str> = None;
-    for term in ours {
-        if !theirs.contains(term.as_str()) {
+    for term in &ours {
+        if !theirs.contains(term) {
             if !current.is_empty() {
                 out.push(std::mem::take(&mut current));
             }
@@ -263,7 +275,7 @@ fn phrases(ours: &[String], theirs: &HashSet<&str>) -> Vec<String> {
         out.push(current);
     }
     let mut seen = HashSet::new();
-    out.retain(|p| seen.insert(p.clone()));
+    out.retain(|p| seen.insert(p.clone()) && !telling(p).is_empty());
     out.sort_by_key(|p| std::cmp::Reverse(p.chars().count()));
     out
 }
@@ -274,10 +286,15 @@ mod tests {
 
     #[test]
     fn shared_pairs_are_joined_into_phrases() {
-        let ours = telling("稳岗返还资金未到账");
-        let theirs_terms = telling("申请的稳岗返还一直未到账");
-        let theirs: HashSet<&str> = theirs_terms.iter().map(String::as_str).collect();
-        assert_eq!(phrases(&ours, &theirs), ["稳岗返还", "未到账"]);
+        let theirs: HashSet<String> =
+            terms::terms("申请的稳岗返还一直未到账，办理超时", Grams::Pairs)
+                .into_iter()
+                .collect();
+        assert_eq!(
+            phrases("稳岗返还资金未到账，变更办理超时", &theirs),
+            ["稳岗返还", "办理超时", "未到账"],
+            "joined across a common pair (办理); none made of common pairs alone"
+        );
     }
 
     #[test]

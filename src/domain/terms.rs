@@ -21,12 +21,16 @@ pub enum Grams {
 /// The distinct terms of `text`, in the order they first appear.
 pub fn terms(text: &str, grams: Grams) -> Vec<String> {
     let mut seen = HashSet::new();
+    sequence(text, grams)
+        .into_iter()
+        .filter(|t| seen.insert(t.clone()))
+        .collect()
+}
+
+/// Every term of `text` in the order it stands, repeats kept (to join pairs back into phrases).
+pub fn sequence(text: &str, grams: Grams) -> Vec<String> {
     let mut out = vec![];
-    let mut push = |t: String| {
-        if seen.insert(t.clone()) {
-            out.push(t);
-        }
-    };
+    let mut push = |t: String| out.push(t);
     for run in runs(text) {
         match run {
             Run::Han(chars) => {
