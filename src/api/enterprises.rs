@@ -79,16 +79,6 @@ pub struct FileView<'a> {
 }
 
 fn file<'a>(f: &'a File, viewer: &'a Actor, limit: i64, tz: Tz) -> FileView<'a> {
-    let mut by_state = BTreeMap::new();
-    let mut by_category = BTreeMap::new();
-    for c in &f.counts {
-        if let Ok(s) = c.state.parse::<State>() {
-            *by_state.entry(s).or_insert(0) += c.cases;
-        }
-        if let Ok(k) = c.category.parse::<Category>() {
-            *by_category.entry(k).or_insert(0) += c.cases;
-        }
-    }
     FileView {
         enterprise: enterprise(&f.enterprise, tz),
         names: f
@@ -104,8 +94,8 @@ fn file<'a>(f: &'a File, viewer: &'a Actor, limit: i64, tz: Tz) -> FileView<'a> 
         cases_total: f.total(),
         open: f.open(),
         repeats: f.repeats(),
-        by_state,
-        by_category,
+        by_state: f.by_state(),
+        by_category: f.by_category(),
         ratings: f.ratings.clone(),
         satisfaction_rate: f.satisfaction_rate(),
         cases: Page::of(

@@ -8,7 +8,7 @@ use super::tickets::visible;
 use crate::domain::credit_code::CreditCode;
 use crate::domain::lifecycle::DomainError;
 use crate::domain::similar::{self, Closeness, Draft};
-use crate::domain::ticket::{Actor, Role, Satisfaction, State, Ticket, TicketId};
+use crate::domain::ticket::{Actor, Category, Role, Satisfaction, State, Ticket, TicketId};
 use crate::domain::{DepartmentCode, FieldError};
 use crate::store::enterprises::{self as repo, CountRow, EnterpriseRow, HotRow, NameRow};
 use crate::store::tickets::{self, Filter};
@@ -52,6 +52,25 @@ impl File {
             .filter(|c| c.state != State::Archived.as_str())
             .map(|c| c.cases)
             .sum()
+    }
+
+    /// Its cases by state, and by category (from `counts`, which holds both at once).
+    pub fn by_state(&self) -> BTreeMap<State, i64> {
+        self.summed(|c| c.state.parse().ok())
+    }
+
+    pub fn by_category(&self) -> BTreeMap<Category, i64> {
+        self.summed(|c| c.category.parse().ok())
+    }
+
+    fn summed<K: Ord>(&self, key: impl Fn(&CountRow) -> Option<K>) -> BTreeMap<K, i64> {
+        let mut out = BTreeMap::new();
+        for c in &self.counts {
+            if let Some(k) = key(c) {
+                *out.entry(k).or_insert(0) += c.cases;
+            }
+        }
+        out
     }
 
     pub fn repeats(&self) -> i64 {

@@ -10,7 +10,7 @@ use crate::api::state::{AppState, db};
 use crate::api::views::Cursor;
 use crate::app::{self, enterprises};
 use crate::domain::credit_code::CreditCode;
-use crate::domain::ticket::{Category, Satisfaction, State, TicketId};
+use crate::domain::ticket::{Category, Satisfaction, TicketId};
 use crate::domain::words;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -49,32 +49,23 @@ struct Summary {
 }
 
 fn summary(f: &enterprises::File, tz: chrono_tz::Tz) -> Summary {
-    let mut by_state: Vec<Count> = State::ALL
-        .iter()
-        .map(|s| Count {
-            label: words::state(*s),
-            cases: f
-                .counts
-                .iter()
-                .filter(|c| c.state == s.as_str())
-                .map(|c| c.cases)
-                .sum(),
+    // In the glossary's order (the enums'), those with cases only.
+    let by_state: Vec<Count> = f
+        .by_state()
+        .into_iter()
+        .map(|(s, cases)| Count {
+            label: words::state(s),
+            cases,
         })
         .collect();
-    by_state.retain(|c| c.cases > 0);
-    let mut by_category: Vec<Count> = Category::ALL
-        .iter()
-        .map(|k| Count {
-            label: words::category(*k),
-            cases: f
-                .counts
-                .iter()
-                .filter(|c| c.category == k.as_str())
-                .map(|c| c.cases)
-                .sum(),
+    let by_category: Vec<Count> = f
+        .by_category()
+        .into_iter()
+        .map(|(k, cases)| Count {
+            label: words::category(k),
+            cases,
         })
         .collect();
-    by_category.retain(|c| c.cases > 0);
     Summary {
         name: f.enterprise.name.clone(),
         credit_code: f.enterprise.credit_code.clone(),

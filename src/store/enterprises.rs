@@ -53,11 +53,7 @@ pub fn find(conn: &mut DbConn, credit_code: &str) -> Result<Option<EnterpriseRow
 
 /// Enterprises whose name contains `q` or whose code starts with it, most recently seen first.
 pub fn search(conn: &mut DbConn, q: &str, limit: i64) -> Result<Vec<EnterpriseRow>, StoreError> {
-    let escaped = q
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = super::tickets::like_text(q);
     backend::load(
         conn,
         "SELECT credit_code, name, first_seen_at, last_seen_at, ticket_count FROM enterprises

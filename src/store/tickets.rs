@@ -183,6 +183,14 @@ fn with_departments(conn: &mut DbConn, rows: Vec<TicketRow>) -> Result<Vec<Ticke
 
 diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
+/// `q` in lower case for a `LIKE … ESCAPE '\\'`, its `%` and `_` searched for as themselves.
+pub fn like_text(q: &str) -> String {
+    q.to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 /// The filters of `GET /tickets`, already checked.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -341,12 +349,7 @@ fn page_ids(conn: &mut DbConn, filter: &Filter, part: Part) -> Result<Vec<String
     if let Some(q) = &filter.q {
         // Case-insensitive on both backends (SQLite's LIKE is, PostgreSQL's is not); % and _
         // are searched for as themselves.
-        let escaped = q
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
+        let pattern = format!("%{}%", like_text(q));
         let text = lower(tickets::number)
             .like(pattern.clone())
             .escape('\\')
