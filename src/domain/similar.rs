@@ -277,7 +277,14 @@ fn phrases(ours: &str, theirs: &HashSet<String>) -> Vec<String> {
     let mut seen = HashSet::new();
     out.retain(|p| seen.insert(p.clone()) && !telling(p).is_empty());
     out.sort_by_key(|p| std::cmp::Reverse(p.chars().count()));
-    out
+    // A phrase inside a longer one says nothing more (提交 beside 企业于上月提交变更申请).
+    let kept: Vec<String> = out
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| !out[..*i].iter().any(|longer| longer.contains(p.as_str())))
+        .map(|(_, p)| p.clone())
+        .collect();
+    kept
 }
 
 #[cfg(test)]
@@ -294,6 +301,14 @@ mod tests {
             phrases("稳岗返还资金未到账，变更办理超时", &theirs),
             ["稳岗返还", "办理超时", "未到账"],
             "joined across a common pair (办理); none made of common pairs alone"
+        );
+        let theirs: HashSet<String> = terms::terms("企业于上月提交变更申请，已提交", Grams::Pairs)
+            .into_iter()
+            .collect();
+        assert_eq!(
+            phrases("企业于上月提交变更申请，重新提交", &theirs),
+            ["企业于上月提交变更申请"],
+            "a phrase inside a longer one is not said again"
         );
     }
 
