@@ -113,6 +113,24 @@ pub fn file(
     before: Option<TicketId>,
     limit: i64,
 ) -> Result<File, AppError> {
+    let mut file = summary(conn, actor, code)?;
+    file.cases = tickets::list(
+        conn,
+        &Filter {
+            credit_code: Some(code.to_string()),
+            visible_to: own(actor),
+            before,
+            limit,
+            ..Filter::default()
+        },
+    )?;
+    file.names = repo::names(conn, code.as_str())?;
+    Ok(file)
+}
+
+/// The file without its names and cases: its counts and ratings, as the 受理 panel shows them
+/// while the operator types (404 as for `file`).
+pub fn summary(conn: &mut DbConn, actor: &Actor, code: &CreditCode) -> Result<File, AppError> {
     let absent = AppError::NoSuch("enterprise");
     let enterprise = repo::find(conn, code.as_str())?.ok_or(absent)?;
     let visible_to = own(actor);
@@ -134,22 +152,12 @@ pub fn file(
             *ratings.entry(s).or_insert(0) += 1;
         }
     }
-    let cases = tickets::list(
-        conn,
-        &Filter {
-            credit_code: Some(code.to_string()),
-            visible_to,
-            before,
-            limit,
-            ..Filter::default()
-        },
-    )?;
     Ok(File {
         enterprise,
-        names: repo::names(conn, code.as_str())?,
+        names: vec![],
         counts,
         ratings,
-        cases,
+        cases: vec![],
     })
 }
 

@@ -212,7 +212,7 @@ pub async fn similar(
         };
         let found = enterprises::similar(conn, &st.settings, &actor, &draft, now);
         let file = match &code {
-            Some(code) => match enterprises::file(conn, &actor, code, None, 5) {
+            Some(code) => match enterprises::summary(conn, &actor, code) {
                 Ok(f) => Some(f),
                 Err(app::AppError::NoSuch(_)) => None,
                 Err(e) => return Err(e),
